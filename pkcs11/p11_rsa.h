@@ -1,0 +1,51 @@
+/*
+ * p11_rsa.h - RSA operations performed in the token (PKCS#11 v2.40 section 2.1).
+ *
+ * Decryption always uses the private key object (C_DecryptInit + C_Decrypt); encryption uses
+ * the public key object (C_EncryptInit + C_Encrypt) and fails with P11_R_NO_PUBLIC_OBJECT
+ * where the token keeps none, so the caller can encrypt with the public half in memory.
+ * Both go through the token's session pool and its reopen-and-retry-once rule.
+ *
+ * Thread safety: any number of threads may call these on one key at once.
+ */
+#ifndef CMK_P11_RSA_H
+#define CMK_P11_RSA_H
+
+#include "p11_key.h"
+
+typedef enum p11_hash {
+    P11_HASH_SHA1,
+    P11_HASH_SHA224,
+    P11_HASH_SHA256,
+    P11_HASH_SHA384,
+    P11_HASH_SHA512,
+} p11_hash;
+
+typedef enum p11_rsa_padding {
+    P11_RSA_PKCS1, /* RSAES-PKCS1-v1_5, CKM_RSA_PKCS */
+    P11_RSA_OAEP,  /* RSAES-OAEP, CKM_RSA_PKCS_OAEP with the hashes below */
+} p11_rsa_padding;
+
+typedef struct p11_rsa_params {
+    p11_rsa_padding padding;
+    p11_hash oaep_hash, mgf1_hash; /* OAEP only */
+    const uint8_t *label;          /* OAEP only; NULL or empty for none */
+    size_t label_len;
+} p11_rsa_params;
+
+/* *out_len: capacity of out on entry (at least the modulus size), plaintext length on return.
+ * A padding error is the token's CKR (e.g. CKR_ENCRYPTED_DATA_INVALID); out is wiped then.
+ * An OAEP hash the token refuses yields P11_R_OAEP_HASH with a detail naming the hash. */
+CK_RV p11_rsa_decrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, size_t in_len,
+                      uint8_t *out, size_t *out_len);
+CK_RV p11_rsa_encrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, size_t in_len,
+                      uint8_t *out, size_t *out_len);
+
+/* Which OAEP hashes (MGF1 with the same hash) the token really does, found by trying once per
+ * token with this key and then cached: a mask of 1u << P11_HASH_*. SoftHSM 2.6.1: SHA-1 only,
+ * though its mechanism list names CKM_RSA_PKCS_OAEP. */
+unsigned p11_rsa_oaep_hashes(p11_key *k);
+
+const char *p11_hash_name(p11_hash h); /* "SHA-1", "SHA-256", ... */
+
+#endif

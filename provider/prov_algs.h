@@ -1,0 +1,15 @@
+/*
+ * prov_algs.h - the algorithm tables each operation-family file exports to provider.c.
+ * A new family is one file exporting one table, and one line in cmk_query_operation.
+ */
+#ifndef CMK_PROV_ALGS_H
+#define CMK_PROV_ALGS_H
+
+#include <openssl/core.h>
+#include "prov.h"
+
+/* AES-GCM on intel-ipsec-mb (cipher_aes_gcm.c); NULL where the CPU or library lacks it, so
+ * applications then get OpenSSL's own. */
+const OSSL_ALGORITHM *cmk_cipher_algorithms(CMK_PROV *prov);
+
+#endif

@@ -1,0 +1,38 @@
+# tests/e2e/lib.sh: sourced by every end-to-end script. Each script reads like a user's session:
+# it runs the real `openssl` command (and later `cmk`) against the token tests/run.sh made, and
+# says for each step `ok NAME`, `fail NAME WHY` or `skip NAME WHY`. At exit it prints the closing
+# line tests/run.sh adds up. The token's settings are in $CMK_TEST_DIR/env (source it to replay).
+set -u
+: "${CMK_TOP:?run through tests/run.sh (make check)}"
+: "${CMK_TEST_DIR:?run through tests/run.sh (make check)}"
+BUILD_DIR=${CMK_BUILD:-$CMK_TOP/build}
+_passed=0 _failed=0 _skipped=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cmk-e2e.XXXXXX")
+_finish() {
+    rm -rf "$WORK"
+    echo "cmk-tests: $_passed passed, $_failed failed, $_skipped skipped"
+}
+trap _finish EXIT
+
+ok() { echo "PASS: $1"; _passed=$((_passed + 1)); }
+fail() { echo "FAIL: $1: $2"; _failed=$((_failed + 1)); }
+skip() { echo "SKIP: $1: $2"; _skipped=$((_skipped + 1)); }
+
+# check NAME COMMAND...: ok when COMMAND succeeds; otherwise fail, showing its output.
+check() {
+    _name=$1
+    shift
+    if "$@" >"$WORK/out" 2>&1; then ok "$_name"; else fail "$_name" "$(tail -n 5 "$WORK/out")"; fi
+}
+# refuse NAME PATTERN COMMAND...: ok when COMMAND fails and its output matches PATTERN.
+refuse() {
+    _name=$1 _pat=$2
+    shift 2
+    if "$@" >"$WORK/out" 2>&1; then
+        fail "$_name" "succeeded but should have been refused"
+    elif grep -Eq "$_pat" "$WORK/out"; then
+        ok "$_name"
+    else
+        fail "$_name" "refused, but the message lacks /$_pat/: $(tail -n 3 "$WORK/out")"
+    fi
+}

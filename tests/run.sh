@@ -1,0 +1,58 @@
+#!/bin/sh
+# tests/run.sh: runs every test of cmk against a throw-away SoftHSM token and adds them up.
+# CUnit programs ($BUILD/tests/test_*) come first, then the end-to-end scripts (tests/e2e/*.sh),
+# which drive the real `openssl` command. Each prints a closing line
+#     cmk-tests: N passed, N failed, N skipped
+# and the last line of this script sums them: "N passed, N failed, N skipped".
+# A program that dies without its closing line counts as one failure.
+# TESTS="pattern" runs only the tests whose file name contains pattern.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+export CMK_TOP="$top" CMK_BUILD="$top/$BUILD"
+logs="$top/$BUILD/test-logs"
+mkdir -p "$logs"
+
+tokdir="$top/$BUILD/test-token"
+if ! BUILD=$BUILD sh "$top/softhsm-config/mktoken.sh" "$tokdir" cmk-test >"$logs/mktoken.log" 2>&1; then
+    echo "tests: could not make the test token:" >&2
+    cat "$logs/mktoken.log" >&2
+    echo "0 passed, 1 failed, 0 skipped"
+    exit 1
+fi
+. "$tokdir/env"
+
+passed=0 failed=0 skipped=0
+run_one() { # name command...
+    name=$1
+    shift
+    case "$name" in *"${TESTS:-}"*) ;; *) return 0 ;; esac
+    printf '=== %s\n' "$name"
+    timeout "${CMK_TEST_TIMEOUT:-600}" "$@" >"$logs/$name.log" 2>&1
+    rc=$?
+    cat "$logs/$name.log"
+    line=$(grep -E '^cmk-tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$logs/$name.log" | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "FAIL: $name exited $rc without its closing line"
+        failed=$((failed + 1))
+        return 0
+    fi
+    set -- $line
+    p=$2 f=$4 s=$6
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL: $name exited $rc"
+        f=1
+    fi
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+for t in "$top/$BUILD"/tests/test_*; do
+    [ -x "$t" ] && run_one "$(basename "$t")" "$t"
+done
+for t in "$top"/tests/e2e/*.sh; do
+    case "$t" in */lib.sh) continue ;; esac
+    run_one "$(basename "$t" .sh)" sh "$t"
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

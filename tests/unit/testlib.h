@@ -1,0 +1,37 @@
+/*
+ * testlib.h - what every CUnit test program of cmk shares.
+ *
+ * A test program registers its suites, then returns testlib_run(): that runs them, prints
+ * CUnit's own summary and one closing line tests/run.sh adds up:
+ *     cmk-tests: N passed, N failed, N skipped
+ * A test that cannot run here calls TEST_SKIP("why") and returns; the reason is printed.
+ */
+#ifndef CMK_TESTLIB_H
+#define CMK_TESTLIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <CUnit/CUnit.h>
+
+int testlib_run(void);
+void testlib_skip(const char *test, const char *why);
+#define TEST_SKIP(why) testlib_skip(__func__, (why))
+
+/* Environment set by tests/run.sh (from softhsm-config/mktoken.sh's env file); NULL if unset. */
+const char *testlib_env(const char *name);
+
+/* Where the public test vectors are: $CMK_VECTORS, else ../shared/vectors next to the project.
+ * NULL when absent (the caller skips, saying so). */
+const char *testlib_vectors_dir(void);
+
+/* Hex helpers for vectors and for printing both values on a mismatch. Caller frees. */
+uint8_t *testlib_unhex(const char *hex, size_t *len);
+char *testlib_hex(const uint8_t *buf, size_t len);
+
+/* Asserts a == b over len bytes; on mismatch prints both in hex. */
+#define TEST_ASSERT_BYTES(a, alen, b, blen)                                                        \
+    CU_ASSERT_TRUE(testlib_bytes_equal(__FILE__, __LINE__, (a), (alen), (b), (blen)))
+int testlib_bytes_equal(const char *file, int line, const uint8_t *a, size_t alen,
+                        const uint8_t *b, size_t blen);
+
+#endif
