@@ -24,12 +24,14 @@ IPSEC_MB := $(shell test -f /usr/include/intel-ipsec-mb.h && echo 1)
 
 P11_SRC   := $(wildcard pkcs11/*.c)
 PROV_SRC  := $(wildcard provider/*.c)
+ENV_SRC   := $(wildcard envelope/*.c)
 TOOL_SRC  := $(wildcard softhsm-config/*.c)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TLIB_SRC  := tests/unit/testlib.c
 
 P11_OBJ   := $(P11_SRC:%.c=$(BUILD)/obj/%.o)
 PROV_OBJ  := $(PROV_SRC:%.c=$(BUILD)/obj/%.o)
+ENV_OBJ   := $(ENV_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS     := $(TOOL_SRC:softhsm-config/%.c=$(BUILD)/cmk-%)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -40,7 +42,7 @@ endif
 
 .SECONDARY:
 .PHONY: all deps check demo bench clean format tests
-all: $(BUILD)/cmk.so $(BUILD)/libcmkp11.a $(TOOLS)
+all: $(BUILD)/cmk.so $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(TOOLS)
 tests: all $(TESTS)
 
 deps:
@@ -54,13 +56,17 @@ $(BUILD)/libcmkp11.a: $(P11_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
+$(BUILD)/libcmkenv.a: $(ENV_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
 $(BUILD)/cmk.so: $(PROV_OBJ) $(BUILD)/libcmkp11.a
 	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $(PROV_OBJ) $(BUILD)/libcmkp11.a $(PROV_LIBS) $(LDLIBS)
 
 $(BUILD)/cmk-%: $(BUILD)/obj/softhsm-config/%.o $(BUILD)/libcmkp11.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/testlib.o $(BUILD)/libcmkp11.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/testlib.o $(BUILD)/libcmkenv.a $(BUILD)/libcmkp11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcunit -ljson-c $(LDLIBS)
 
@@ -78,7 +84,7 @@ bench: deps
 
 format:
 	clang-format -i $(P11_SRC) $(PROV_SRC) $(TOOL_SRC) $(TEST_SRC) $(TLIB_SRC) \
-	    $(wildcard pkcs11/*.h provider/*.h tests/unit/*.h)
+	    $(ENV_SRC) $(wildcard pkcs11/*.h provider/*.h envelope/*.h tests/unit/*.h)
 
 clean:
 	rm -rf build
