@@ -41,7 +41,7 @@ PROV_LIBS := -lIPSec_MB
 endif
 
 .SECONDARY:
-.PHONY: all deps check demo bench clean format tests
+.PHONY: all deps check check-style demo bench clean format tests
 all: $(BUILD)/cmk.so $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(TOOLS)
 tests: all $(TESTS)
 
@@ -82,9 +82,15 @@ bench: deps
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) sh bench/run.sh
 
+FORMAT_SRC = $(P11_SRC) $(PROV_SRC) $(ENV_SRC) $(TOOL_SRC) $(TEST_SRC) $(TLIB_SRC) \
+	     $(wildcard pkcs11/*.h provider/*.h envelope/*.h tests/unit/*.h)
 format:
-	clang-format -i $(P11_SRC) $(PROV_SRC) $(TOOL_SRC) $(TEST_SRC) $(TLIB_SRC) \
-	    $(ENV_SRC) $(wildcard pkcs11/*.h provider/*.h envelope/*.h tests/unit/*.h)
+	clang-format -i $(FORMAT_SRC)
+
+# Formatted as .clang-format says, and warning-free with clang as well as gcc.
+check-style: deps
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang all tests
 
 clean:
 	rm -rf build

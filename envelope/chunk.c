@@ -70,8 +70,7 @@ int env_chunk_open(env_chunker *c, uint64_t index, int last, const uint8_t *in, 
         return 0;
     ct_len = len - ENV_TAG_BYTES;
     if (!chunk_start(c, index, last, 0) ||
-        !EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, ENV_TAG_BYTES,
-                             (void *)(in + ct_len)) ||
+        !EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, ENV_TAG_BYTES, (void *)(in + ct_len)) ||
         (ct_len > 0 && !EVP_CipherUpdate(c->ctx, out, &n, in, (int)ct_len)) ||
         EVP_CipherFinal_ex(c->ctx, out + n, &fin) != 1 || (size_t)(n + fin) != ct_len) {
         /* Unauthenticated plaintext never leaves this function. */

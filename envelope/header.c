@@ -117,8 +117,7 @@ static int text_read(env_cursor *c, char *dst, size_t max, int allow_empty)
     return 1;
 }
 
-env_header_err env_header_parse(const uint8_t *buf, size_t len, env_header *h,
-                                size_t *header_len)
+env_header_err env_header_parse(const uint8_t *buf, size_t len, env_header *h, size_t *header_len)
 {
     env_cursor c;
     uint32_t total;

@@ -18,22 +18,22 @@
 #include <stdint.h>
 #include "cursor.h"
 
-#define ENV_MAGIC               "CMKE"
-#define ENV_MAGIC_BYTES         4
-#define ENV_FORMAT_VERSION      1
-#define ENV_SALT_BYTES          32
-#define ENV_COMMIT_BYTES        32
-#define ENV_MAX_NAME_BYTES      255
-#define ENV_MAX_VERSION_BYTES   64
-#define ENV_MAX_WRAPPED_BYTES   1024 /* RSA-8192 */
-#define ENV_MAX_CONTEXT_PAIRS   32
-#define ENV_MAX_CONTEXT_BYTES   255  /* each key and each value */
-#define ENV_MIN_CHUNK_BYTES     1024
-#define ENV_MAX_CHUNK_BYTES     (16u << 20)
-#define ENV_MAX_HEADER_BYTES    (4 + 1 + 4 + 1 + 1 + ENV_MAX_NAME_BYTES + 1 + ENV_MAX_VERSION_BYTES \
-                                 + 2 + ENV_MAX_WRAPPED_BYTES + ENV_SALT_BYTES + 4 + 1          \
-                                 + ENV_MAX_CONTEXT_PAIRS * 2 * (1 + ENV_MAX_CONTEXT_BYTES)     \
-                                 + ENV_COMMIT_BYTES)
+#define ENV_MAGIC             "CMKE"
+#define ENV_MAGIC_BYTES       4
+#define ENV_FORMAT_VERSION    1
+#define ENV_SALT_BYTES        32
+#define ENV_COMMIT_BYTES      32
+#define ENV_MAX_NAME_BYTES    255
+#define ENV_MAX_VERSION_BYTES 64
+#define ENV_MAX_WRAPPED_BYTES 1024 /* RSA-8192 */
+#define ENV_MAX_CONTEXT_PAIRS 32
+#define ENV_MAX_CONTEXT_BYTES 255 /* each key and each value */
+#define ENV_MIN_CHUNK_BYTES   1024
+#define ENV_MAX_CHUNK_BYTES   (16u << 20)
+#define ENV_MAX_HEADER_BYTES                                                                       \
+    (4 + 1 + 4 + 1 + 1 + ENV_MAX_NAME_BYTES + 1 + ENV_MAX_VERSION_BYTES + 2 +                      \
+     ENV_MAX_WRAPPED_BYTES + ENV_SALT_BYTES + 4 + 1 +                                              \
+     ENV_MAX_CONTEXT_PAIRS * 2 * (1 + ENV_MAX_CONTEXT_BYTES) + ENV_COMMIT_BYTES)
 
 typedef enum env_wrap_alg {
     ENV_WRAP_RSA_OAEP = 1,     /* RSAES-OAEP, SHA-1 and MGF1-SHA-1 */
@@ -60,13 +60,13 @@ typedef struct env_header {
 
 typedef enum env_header_err {
     ENV_HDR_OK = 0,
-    ENV_HDR_NOT_CMK,       /* wrong magic: not a cmk file */
-    ENV_HDR_VERSION,       /* a format version this build does not read */
-    ENV_HDR_TRUNCATED,     /* fewer bytes than the header needs */
-    ENV_HDR_LENGTH,        /* header length field disagrees with its fields */
-    ENV_HDR_WRAP_ALG,      /* unknown wrap algorithm */
-    ENV_HDR_FIELD,         /* a field out of range: empty or over-long name, chunk size... */
-    ENV_HDR_CONTEXT,       /* context pairs not sorted/unique, or with a NUL byte */
+    ENV_HDR_NOT_CMK,   /* wrong magic: not a cmk file */
+    ENV_HDR_VERSION,   /* a format version this build does not read */
+    ENV_HDR_TRUNCATED, /* fewer bytes than the header needs */
+    ENV_HDR_LENGTH,    /* header length field disagrees with its fields */
+    ENV_HDR_WRAP_ALG,  /* unknown wrap algorithm */
+    ENV_HDR_FIELD,     /* a field out of range: empty or over-long name, chunk size... */
+    ENV_HDR_CONTEXT,   /* context pairs not sorted/unique, or with a NUL byte */
 } env_header_err;
 
 const char *env_header_err_str(env_header_err e);
@@ -79,8 +79,7 @@ int env_header_encode(const env_header *h, env_buf *out);
 /* Parses a header from the start of buf. On success fills h and sets *header_len to the
  * number of bytes the header takes. ENV_HDR_TRUNCATED when buf is shorter than the header
  * says (read more and call again). */
-env_header_err env_header_parse(const uint8_t *buf, size_t len, env_header *h,
-                                size_t *header_len);
+env_header_err env_header_parse(const uint8_t *buf, size_t len, env_header *h, size_t *header_len);
 
 /* Adds or replaces a context pair, keeping them sorted. 0 if out of range or full. */
 int env_header_context_set(env_header *h, const char *key, const char *value);

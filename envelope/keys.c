@@ -37,10 +37,10 @@ int env_file_keys_derive(OSSL_LIB_CTX *libctx, const char *propq,
         (kctx = EVP_KDF_CTX_new(kdf)) == NULL)
         goto end;
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA2-256", 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)intermediate,
-                                                  ENV_KEY_BYTES);
-    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
-                                                  ENV_SALT_BYTES);
+    params[1] =
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)intermediate, ENV_KEY_BYTES);
+    params[2] =
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, ENV_SALT_BYTES);
     params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof(info));
     params[4] = OSSL_PARAM_construct_end();
     if (EVP_KDF_derive(kctx, okm, sizeof(okm), params) != 1)

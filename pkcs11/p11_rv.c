@@ -7,7 +7,10 @@
 #include <string.h>
 #include "p11_rv.h"
 
-#define RV(name) {name, #name}
+#define RV(name)                                                                                   \
+    {                                                                                              \
+        name, #name                                                                                \
+    }
 
 static const struct {
     CK_RV rv;

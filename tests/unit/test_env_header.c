@@ -50,8 +50,7 @@ static void test_header_round_trip_keeps_every_field(void)
     CU_ASSERT_EQUAL(back.ncontext, 2);
     CU_ASSERT_STRING_EQUAL(back.context[0].key, "app"); /* sorted */
     CU_ASSERT_STRING_EQUAL(back.context[1].value, "acme");
-    TEST_ASSERT_BYTES(back.commitment, sizeof(back.commitment), h.commitment,
-                      sizeof(h.commitment));
+    TEST_ASSERT_BYTES(back.commitment, sizeof(back.commitment), h.commitment, sizeof(h.commitment));
     env_buf_free(&b);
 }
 
@@ -61,9 +60,9 @@ static void test_header_layout_is_byte_exact(void)
 
     /* magic, version, length: the first 9 bytes of docs/format.md */
     CU_ASSERT_EQUAL(memcmp(b.data, "CMKE\x01", 5), 0);
-    CU_ASSERT_EQUAL(((size_t)b.data[5] << 24 | (size_t)b.data[6] << 16 | (size_t)b.data[7] << 8 |
-                     b.data[8]),
-                    b.len);
+    CU_ASSERT_EQUAL(
+        ((size_t)b.data[5] << 24 | (size_t)b.data[6] << 16 | (size_t)b.data[7] << 8 | b.data[8]),
+        b.len);
     CU_ASSERT_EQUAL(b.data[9], ENV_WRAP_RSA_OAEP);
     CU_ASSERT_EQUAL(b.data[10], 6);
     CU_ASSERT_EQUAL(memcmp(b.data + 11, "orders", 6), 0);
@@ -101,21 +100,21 @@ static void test_header_bad_fields_are_refused(void)
 {
     CU_ASSERT_EQUAL(parse_patched(0, 'X'), ENV_HDR_NOT_CMK);
     CU_ASSERT_EQUAL(parse_patched(4, 2), ENV_HDR_VERSION);
-    CU_ASSERT_EQUAL(parse_patched(8, 0), ENV_HDR_LENGTH);     /* length too small */
-    CU_ASSERT_EQUAL(parse_patched(5, 0x7f), ENV_HDR_LENGTH);  /* length absurdly large */
+    CU_ASSERT_EQUAL(parse_patched(8, 0), ENV_HDR_LENGTH);    /* length too small */
+    CU_ASSERT_EQUAL(parse_patched(5, 0x7f), ENV_HDR_LENGTH); /* length absurdly large */
     CU_ASSERT_EQUAL(parse_patched(9, 0), ENV_HDR_WRAP_ALG);
     CU_ASSERT_EQUAL(parse_patched(9, 3), ENV_HDR_WRAP_ALG);
-    CU_ASSERT_EQUAL(parse_patched(10, 0), ENV_HDR_FIELD);     /* empty key name */
-    CU_ASSERT_EQUAL(parse_patched(12, 0), ENV_HDR_FIELD);     /* NUL inside the key name */
-    CU_ASSERT_EQUAL(parse_patched(17, 0), ENV_HDR_FIELD);     /* empty version */
-    CU_ASSERT_EQUAL(parse_patched(17, 65), ENV_HDR_FIELD);    /* version too long */
-    CU_ASSERT_EQUAL(parse_patched(22, 0), ENV_HDR_FIELD);     /* wrapped length 0 */
-    CU_ASSERT_EQUAL(parse_patched(22, 0x10), ENV_HDR_FIELD);  /* 4096 > 1024 */
-    CU_ASSERT_EQUAL(parse_patched(313, 0), ENV_HDR_FIELD);    /* chunk size 0x00100000 -> 0 */
-    CU_ASSERT_EQUAL(parse_patched(312, 0x10), ENV_HDR_FIELD); /* 257 MiB > 16 MiB */
-    CU_ASSERT_EQUAL(parse_patched(316, 33), ENV_HDR_CONTEXT); /* too many pairs */
+    CU_ASSERT_EQUAL(parse_patched(10, 0), ENV_HDR_FIELD);      /* empty key name */
+    CU_ASSERT_EQUAL(parse_patched(12, 0), ENV_HDR_FIELD);      /* NUL inside the key name */
+    CU_ASSERT_EQUAL(parse_patched(17, 0), ENV_HDR_FIELD);      /* empty version */
+    CU_ASSERT_EQUAL(parse_patched(17, 65), ENV_HDR_FIELD);     /* version too long */
+    CU_ASSERT_EQUAL(parse_patched(22, 0), ENV_HDR_FIELD);      /* wrapped length 0 */
+    CU_ASSERT_EQUAL(parse_patched(22, 0x10), ENV_HDR_FIELD);   /* 4096 > 1024 */
+    CU_ASSERT_EQUAL(parse_patched(313, 0), ENV_HDR_FIELD);     /* chunk size 0x00100000 -> 0 */
+    CU_ASSERT_EQUAL(parse_patched(312, 0x10), ENV_HDR_FIELD);  /* 257 MiB > 16 MiB */
+    CU_ASSERT_EQUAL(parse_patched(316, 33), ENV_HDR_CONTEXT);  /* too many pairs */
     CU_ASSERT_EQUAL(parse_patched(318, 'z'), ENV_HDR_CONTEXT); /* "zpp" > "tenant": unsorted */
-    CU_ASSERT_EQUAL(parse_patched(318, 0), ENV_HDR_CONTEXT);  /* NUL in a context key */
+    CU_ASSERT_EQUAL(parse_patched(318, 0), ENV_HDR_CONTEXT);   /* NUL in a context key */
 }
 
 static void test_header_length_must_match_fields(void)
@@ -182,8 +181,7 @@ int main(void)
     s = CU_add_suite("env_header", NULL, NULL);
     CU_add_test(s, "header_round_trip_keeps_every_field", test_header_round_trip_keeps_every_field);
     CU_add_test(s, "header_layout_is_byte_exact", test_header_layout_is_byte_exact);
-    CU_add_test(s, "header_every_truncation_is_reported",
-                test_header_every_truncation_is_reported);
+    CU_add_test(s, "header_every_truncation_is_reported", test_header_every_truncation_is_reported);
     CU_add_test(s, "header_bad_fields_are_refused", test_header_bad_fields_are_refused);
     CU_add_test(s, "header_length_must_match_fields", test_header_length_must_match_fields);
     CU_add_test(s, "header_encode_refuses_out_of_range", test_header_encode_refuses_out_of_range);

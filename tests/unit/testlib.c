@@ -64,8 +64,8 @@ char *testlib_hex(const uint8_t *buf, size_t len)
     return out;
 }
 
-int testlib_bytes_equal(const char *file, int line, const uint8_t *a, size_t alen,
-                        const uint8_t *b, size_t blen)
+int testlib_bytes_equal(const char *file, int line, const uint8_t *a, size_t alen, const uint8_t *b,
+                        size_t blen)
 {
     char *ha, *hb;
 

@@ -31,7 +31,7 @@ char *testlib_hex(const uint8_t *buf, size_t len);
 /* Asserts a == b over len bytes; on mismatch prints both in hex. */
 #define TEST_ASSERT_BYTES(a, alen, b, blen)                                                        \
     CU_ASSERT_TRUE(testlib_bytes_equal(__FILE__, __LINE__, (a), (alen), (b), (blen)))
-int testlib_bytes_equal(const char *file, int line, const uint8_t *a, size_t alen,
-                        const uint8_t *b, size_t blen);
+int testlib_bytes_equal(const char *file, int line, const uint8_t *a, size_t alen, const uint8_t *b,
+                        size_t blen);
 
 #endif
