@@ -27,7 +27,7 @@ PROV_SRC  := $(wildcard provider/*.c)
 ENV_SRC   := $(wildcard envelope/*.c)
 TOOL_SRC  := $(wildcard softhsm-config/*.c)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
-TLIB_SRC  := tests/unit/testlib.c
+TLIB_SRC  := tests/unit/testlib.c tests/unit/testprov.c
 
 P11_OBJ   := $(P11_SRC:%.c=$(BUILD)/obj/%.o)
 PROV_OBJ  := $(PROV_SRC:%.c=$(BUILD)/obj/%.o)
@@ -67,6 +67,11 @@ $(BUILD)/cmk-%: $(BUILD)/obj/softhsm-config/%.o $(BUILD)/libcmkp11.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/testlib.o $(BUILD)/libcmkenv.a $(BUILD)/libcmkp11.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcunit -ljson-c $(LDLIBS)
+
+# The provider's black-box tests also share testprov.c (library context, store, cmk-keygen).
+$(BUILD)/tests/test_provider_%: $(BUILD)/obj/tests/unit/test_provider_%.o $(BUILD)/obj/tests/unit/testprov.o $(BUILD)/obj/tests/unit/testlib.o $(BUILD)/libcmkenv.a $(BUILD)/libcmkp11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcunit -ljson-c $(LDLIBS)
 

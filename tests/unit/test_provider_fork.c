@@ -1,0 +1,170 @@
+/* test_provider_fork.c - a child made by fork() unwraps with the key its parent loaded (and
+ * used) before the fork, through a new EVP_PKEY_CTX and through one the parent had set up; the
+ * parent goes on unwrapping afterwards; children running side by side and a grandchild do too.
+ * (PKCS#11 v2.40 section 6.6: a child must re-initialize the module; cmk does it for them.) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include "testlib.h"
+#include "testprov.h"
+
+#define KEYS  8
+#define LABEL "ptest-unwrap"
+
+static OSSL_LIB_CTX *libctx;
+static const char *skip_why;
+static EVP_PKEY *key;
+static testprov_wrapped keys[KEYS];
+
+static void setup(void)
+{
+    char pub_path[4096];
+
+    if ((libctx = testprov_libctx_new(&skip_why)) == NULL)
+        return;
+    if ((key = testprov_key_get(libctx, LABEL, pub_path, sizeof(pub_path))) == NULL) {
+        skip_why = "no test key (cmk-keygen or the store failed; see above)";
+        return;
+    }
+    if (!testprov_wrap_random(pub_path, keys, KEYS)) {
+        skip_why = "OpenSSL could not wrap test keys with the public key";
+        EVP_PKEY_free(key);
+        key = NULL;
+    }
+}
+
+/* Unwraps every test key with ctx (a new one per key when ctx is NULL); returns how many
+ * failed or gave a wrong plaintext, printing the first error under who. */
+static unsigned unwrap_all(EVP_PKEY_CTX *ctx, const char *who)
+{
+    unsigned bad = 0;
+
+    for (size_t i = 0; i < KEYS; i++) {
+        EVP_PKEY_CTX *c = ctx != NULL ? ctx : testprov_unwrap_ctx(libctx, key);
+        int r = testprov_unwrap_check(c, &keys[i]);
+
+        if (r != 1 && bad++ == 0) {
+            char *e = testprov_errors();
+
+            printf("%s (pid %d): key %zu: %s %s\n", who, (int)getpid(), i,
+                   r < 0 ? "wrong plaintext" : "unwrap failed:", e);
+            free(e);
+        }
+        if (c != ctx)
+            EVP_PKEY_CTX_free(c);
+        ERR_clear_error();
+    }
+    return bad;
+}
+
+/* Forks a child that runs unwrap_all (with ctx, or new ctxs) and exits with 0 when all were
+ * right; returns its pid. */
+static pid_t child_unwrap(EVP_PKEY_CTX *ctx, const char *who)
+{
+    pid_t pid;
+
+    fflush(NULL);
+    if ((pid = fork()) == 0)
+        _exit(unwrap_all(ctx, who) == 0 ? 0 : 1);
+    return pid;
+}
+
+static int child_status(pid_t pid)
+{
+    int status;
+
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return -1;
+    if (WIFSIGNALED(status))
+        printf("child %d died of signal %d\n", (int)pid, WTERMSIG(status));
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int skipped(const char *test)
+{
+    if (key == NULL) {
+        testlib_skip(test, skip_why);
+        return 1;
+    }
+    return 0;
+}
+
+static void test_child_unwraps_key_parent_only_loaded(void)
+{
+    if (skipped(__func__))
+        return;
+    CU_ASSERT_EQUAL(child_status(child_unwrap(NULL, "child of a parent that never unwrapped")), 0);
+}
+
+static void test_child_unwraps_with_key_loaded_before_fork(void)
+{
+    EVP_PKEY_CTX *ctx;
+
+    if (skipped(__func__))
+        return;
+    ctx = testprov_unwrap_ctx(libctx, key);
+    CU_ASSERT_EQUAL(unwrap_all(ctx, "parent before fork"), 0); /* sessions exist now */
+    CU_ASSERT_EQUAL(child_status(child_unwrap(NULL, "child, new ctx")), 0);
+    CU_ASSERT_EQUAL(child_status(child_unwrap(ctx, "child, parent's ctx")), 0);
+    CU_ASSERT_EQUAL(unwrap_all(ctx, "parent after the children"), 0);
+    CU_ASSERT_EQUAL(unwrap_all(NULL, "parent after the children, new ctx"), 0);
+    EVP_PKEY_CTX_free(ctx);
+}
+
+static void test_children_side_by_side_and_parent_meanwhile(void)
+{
+    pid_t a, b;
+    unsigned parent_bad;
+
+    if (skipped(__func__))
+        return;
+    a = child_unwrap(NULL, "child a");
+    b = child_unwrap(NULL, "child b");
+    parent_bad = unwrap_all(NULL, "parent while children run");
+    CU_ASSERT_EQUAL(child_status(a), 0);
+    CU_ASSERT_EQUAL(child_status(b), 0);
+    CU_ASSERT_EQUAL(parent_bad, 0);
+}
+
+static void test_grandchild_unwraps(void)
+{
+    pid_t pid;
+
+    if (skipped(__func__))
+        return;
+    fflush(NULL);
+    if ((pid = fork()) == 0) {
+        /* The child uses the key, then forks again. */
+        unsigned bad = unwrap_all(NULL, "child");
+
+        bad += child_status(child_unwrap(NULL, "grandchild")) != 0;
+        bad += unwrap_all(NULL, "child after grandchild");
+        _exit(bad == 0 ? 0 : 1);
+    }
+    CU_ASSERT_EQUAL(child_status(pid), 0);
+}
+
+int main(void)
+{
+    CU_pSuite s;
+    int rc;
+
+    setup();
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    s = CU_add_suite("provider_fork", NULL, NULL);
+    CU_add_test(s, "child_unwraps_key_parent_only_loaded",
+                test_child_unwraps_key_parent_only_loaded);
+    CU_add_test(s, "child_unwraps_with_key_loaded_before_fork",
+                test_child_unwraps_with_key_loaded_before_fork);
+    CU_add_test(s, "children_side_by_side_and_parent_meanwhile",
+                test_children_side_by_side_and_parent_meanwhile);
+    CU_add_test(s, "grandchild_unwraps", test_grandchild_unwraps);
+    rc = testlib_run();
+    EVP_PKEY_free(key);
+    OSSL_LIB_CTX_free(libctx);
+    return rc;
+}

@@ -1,0 +1,281 @@
+/* test_provider_lifecycle.c - loading and unloading the provider leaves nothing behind, and a
+ * process that used it exits cleanly.
+ *
+ * - 50 times: a library context loads cmk from openssl.cnf, opens the key, unwraps, and is
+ *   freed; afterwards no session of the token is left open. The count is taken from outside
+ *   the provider: SoftHSM 2.6.1 reports C_GetTokenInfo's ulSessionCount as
+ *   CK_UNAVAILABLE_INFORMATION, but it hands out session handles in increasing order and
+ *   never reuses one, so C_GetSessionInfo on every handle below a freshly opened session
+ *   finds every session the process holds. (The test's own PKCS#11 use is this observer only;
+ *   it never finalizes the module.)
+ * - The same loop in a child process grows its heap by less than CMK_LEAK_BYTES over the last
+ *   40 rounds.
+ * - Children that load cmk, unwrap and return from main (own context kept or freed, or cmk
+ *   in the default context freed by OpenSSL's exit-time cleanup) exit with status 0. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <p11-kit/pkcs11.h>
+#include "testlib.h"
+#include "testprov.h"
+
+#define LABEL          "ptest-unwrap"
+#define ROUNDS         50
+#define WARM_ROUNDS    10
+#define CMK_LEAK_BYTES (32 * 1024)
+
+static OSSL_LIB_CTX *libctx;
+static const char *skip_why;
+static EVP_PKEY *key;
+static char pub_path[4096];
+
+/* ---- the session observer ---- */
+
+static CK_FUNCTION_LIST *p11;
+static CK_SLOT_ID slot;
+
+static int observer_init(void)
+{
+    const char *module = testlib_env("CMK_TEST_MODULE"), *label = testlib_env("CMK_TEST_TOKEN");
+    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
+    CK_C_GetFunctionList get_list;
+    CK_SLOT_ID slots[64];
+    CK_ULONG n = 64;
+    CK_RV rv;
+    void *h;
+
+    if (module == NULL || label == NULL || (h = dlopen(module, RTLD_NOW)) == NULL ||
+        (get_list = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList")) == NULL ||
+        get_list(&p11) != CKR_OK)
+        return 0;
+    rv = p11->C_Initialize(&args);
+    if ((rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) ||
+        p11->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
+        return 0;
+    for (CK_ULONG i = 0; i < n; i++) {
+        CK_TOKEN_INFO ti;
+        char tl[33];
+
+        if (p11->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
+            continue;
+        memcpy(tl, ti.label, 32);
+        for (tl[32] = '\0'; strlen(tl) > 0 && tl[strlen(tl) - 1] == ' ';)
+            tl[strlen(tl) - 1] = '\0';
+        if (strcmp(tl, label) == 0) {
+            slot = slots[i];
+            printf("observer: SoftHSM reports ulSessionCount %ld, ulMaxSessionCount %ld\n",
+                   (long)ti.ulSessionCount, (long)ti.ulMaxSessionCount);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Sessions open on the test token in this process, not counting the probe; -1 on failure. */
+static long sessions_open(void)
+{
+    CK_SESSION_HANDLE probe;
+    long n = 0;
+
+    if (p11 == NULL || p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &probe) != CKR_OK)
+        return -1;
+    for (CK_SESSION_HANDLE h = 1; h < probe; h++) {
+        CK_SESSION_INFO si;
+
+        if (p11->C_GetSessionInfo(h, &si) == CKR_OK && si.slotID == slot)
+            n++;
+    }
+    p11->C_CloseSession(probe);
+    return n;
+}
+
+/* ---- one round: load, open, unwrap, free ---- */
+
+/* Returns 1 when the round unwrapped correctly; *open_during gets the sessions open before the
+ * context was freed. */
+static int round_run(const testprov_wrapped *w, long *open_during)
+{
+    const char *why;
+    OSSL_LIB_CTX *ctx = testprov_libctx_new(&why);
+    EVP_PKEY *k = ctx != NULL ? testprov_key_load(ctx, LABEL) : NULL;
+    EVP_PKEY_CTX *pctx = k != NULL ? testprov_unwrap_ctx(ctx, k) : NULL;
+    int ok = testprov_unwrap_check(pctx, w) == 1;
+
+    if (!ok) {
+        char *e = testprov_errors();
+
+        printf("round: %s\n", e);
+        free(e);
+    }
+    if (open_during != NULL)
+        *open_during = sessions_open();
+    EVP_PKEY_CTX_free(pctx);
+    EVP_PKEY_free(k);
+    OSSL_LIB_CTX_free(ctx);
+    return ok;
+}
+
+static void test_load_unload_leaves_no_session_open(void)
+{
+    testprov_wrapped w;
+    long before, during = 0, after = 0, max_during = 0;
+    unsigned ok = 0, leaked_rounds = 0;
+
+    if (key == NULL) {
+        TEST_SKIP(skip_why);
+        return;
+    }
+    if (!observer_init()) {
+        TEST_SKIP("cannot observe the token's sessions through $CMK_TEST_MODULE");
+        return;
+    }
+    CU_ASSERT_FATAL(testprov_wrap_random(pub_path, &w, 1));
+    before = sessions_open();
+    for (int i = 0; i < ROUNDS; i++) {
+        ok += round_run(&w, &during);
+        after = sessions_open();
+        max_during = during > max_during ? during : max_during;
+        if (after != before && leaked_rounds++ == 0)
+            printf("round %d: %ld sessions open after unload, %ld before the first load\n", i,
+                   after, before);
+    }
+    printf("%d load/unload rounds: %u unwrapped; sessions: %ld before, up to %ld while loaded, "
+           "%ld after\n",
+           ROUNDS, ok, before, max_during, after);
+    CU_ASSERT_EQUAL(ok, ROUNDS);
+    CU_ASSERT(max_during > before); /* the observer does see the provider's sessions */
+    CU_ASSERT_EQUAL(leaked_rounds, 0);
+}
+
+/* ---- child modes ---- */
+
+static int child_loop(void)
+{
+    testprov_wrapped w;
+    size_t warm = 0, end;
+    int ok = 1;
+
+    if (!testprov_wrap_random(pub_path, &w, 1))
+        return 1;
+    for (int i = 0; i < ROUNDS; i++) {
+        ok &= round_run(&w, NULL);
+        if (i == WARM_ROUNDS - 1)
+            warm = testprov_heap_bytes();
+    }
+    end = testprov_heap_bytes();
+    printf("heap in use after %d rounds: %zu bytes, after %d: %zu (%+ld)\n", WARM_ROUNDS, warm,
+           ROUNDS, end, (long)end - (long)warm);
+    if (!ok)
+        return 1;
+    return end > warm + CMK_LEAK_BYTES ? 3 : 0;
+}
+
+/* Loads cmk (into the default context when in_default), unwraps once, returns from main. */
+static int child_exit(int in_default, int free_all)
+{
+    const char *why;
+    OSSL_LIB_CTX *ctx = NULL;
+    testprov_wrapped w;
+    EVP_PKEY *k;
+    EVP_PKEY_CTX *pctx;
+    int r;
+
+    if (!testprov_wrap_random(pub_path, &w, 1))
+        return 1;
+    if (in_default) {
+        if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL))
+            return 1;
+    } else if ((ctx = testprov_libctx_new(&why)) == NULL) {
+        return 1;
+    }
+    k = testprov_key_load(ctx, LABEL);
+    pctx = testprov_unwrap_ctx(ctx, k);
+    if ((r = testprov_unwrap_check(pctx, &w)) != 1) {
+        char *e = testprov_errors();
+
+        printf("child: unwrap %s %s\n", r < 0 ? "wrong" : "failed:", e);
+        free(e);
+        return 1;
+    }
+    if (free_all) {
+        EVP_PKEY_CTX_free(pctx);
+        EVP_PKEY_free(k);
+        OSSL_LIB_CTX_free(ctx);
+    }
+    return 0;
+}
+
+static int child_main(const char *mode)
+{
+    if (strcmp(mode, "loop") == 0)
+        return child_loop();
+    if (strcmp(mode, "exit-own") == 0)
+        return child_exit(0, 0);
+    if (strcmp(mode, "exit-own-freed") == 0)
+        return child_exit(0, 1);
+    if (strcmp(mode, "exit-default") == 0)
+        return child_exit(1, 0);
+    return 2;
+}
+
+/* Runs this program again in mode and expects exit status 0. */
+static void child_exits_zero(const char *test, const char *mode)
+{
+    if (key == NULL) {
+        testlib_skip(test, skip_why);
+        return;
+    }
+    CU_ASSERT_EQUAL(testprov_self_run(mode, NULL), 0);
+}
+
+static void test_load_unload_loop_does_not_grow_the_heap(void)
+{
+    child_exits_zero(__func__, "loop");
+}
+
+static void test_exit_with_own_context_kept(void)
+{
+    child_exits_zero(__func__, "exit-own");
+}
+
+static void test_exit_with_own_context_freed(void)
+{
+    child_exits_zero(__func__, "exit-own-freed");
+}
+
+static void test_exit_with_cmk_in_default_context(void)
+{
+    child_exits_zero(__func__, "exit-default");
+}
+
+int main(int argc, char **argv)
+{
+    CU_pSuite s;
+    int rc;
+
+    if (argc > 1) {
+        const char *dir = testlib_env("CMK_TEST_DIR");
+
+        snprintf(pub_path, sizeof(pub_path), "%s/%s.pub.pem", dir != NULL ? dir : ".", LABEL);
+        return child_main(argv[1]);
+    }
+    if ((libctx = testprov_libctx_new(&skip_why)) != NULL &&
+        (key = testprov_key_get(libctx, LABEL, pub_path, sizeof(pub_path))) == NULL)
+        skip_why = "no test key (cmk-keygen or the store failed; see above)";
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    s = CU_add_suite("provider_lifecycle", NULL, NULL);
+    CU_add_test(s, "load_unload_leaves_no_session_open", test_load_unload_leaves_no_session_open);
+    CU_add_test(s, "load_unload_loop_does_not_grow_the_heap",
+                test_load_unload_loop_does_not_grow_the_heap);
+    CU_add_test(s, "exit_with_own_context_kept", test_exit_with_own_context_kept);
+    CU_add_test(s, "exit_with_own_context_freed", test_exit_with_own_context_freed);
+    CU_add_test(s, "exit_with_cmk_in_default_context", test_exit_with_cmk_in_default_context);
+    rc = testlib_run();
+    EVP_PKEY_free(key);
+    OSSL_LIB_CTX_free(libctx);
+    return rc;
+}

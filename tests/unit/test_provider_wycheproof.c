@@ -1,0 +1,216 @@
+/* test_provider_wycheproof.c - every Wycheproof RSA decryption case, with the vector's key
+ * imported into the token and decrypted there through EVP_PKEY_decrypt on the store-loaded key:
+ * valid cases give exactly msg, invalid ones fail. SHA-256 OAEP, which SoftHSM 2.6.1 cannot do
+ * in the token, either decrypts correctly or fails with a clear "OAEP with SHA-256" error;
+ * it never yields a wrong plaintext. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+#include "testlib.h"
+#include "testprov.h"
+
+static OSSL_LIB_CTX *libctx;
+static const char *libctx_why;
+
+typedef struct wp_counts {
+    unsigned cases, valid, valid_ok, invalid, invalid_refused, unsupported, wrong;
+} wp_counts;
+
+static const char *jstr(json_object *o, const char *name)
+{
+    json_object *v;
+
+    return json_object_object_get_ex(o, name, &v) ? json_object_get_string(v) : "";
+}
+
+/* The group's key in the token, labelled wp-<tag>-g<index>: imported from its PEM once per
+ * token. */
+static EVP_PKEY *wp_key(const char *tag, size_t index, const char *pem)
+{
+    const char *dir = testlib_env("CMK_TEST_DIR");
+    char label[64], path[4096];
+    EVP_PKEY *key;
+    FILE *f;
+
+    snprintf(label, sizeof(label), "wp-%s-g%02zu", tag, index);
+    if ((key = testprov_key_load(libctx, label)) != NULL)
+        return key;
+    ERR_clear_error();
+    snprintf(path, sizeof(path), "%s/%s.pem", dir != NULL ? dir : ".", label);
+    if ((f = fopen(path, "w")) == NULL)
+        return NULL;
+    fputs(pem, f);
+    fclose(f);
+    if (testprov_key_make(label, path, NULL))
+        key = testprov_key_load(libctx, label);
+    remove(path);
+    if (key == NULL) {
+        char *e = testprov_errors();
+
+        printf("wycheproof: key %s: import or store load failed: %s\n", label, e);
+        free(e);
+    }
+    return key;
+}
+
+/* Does the error text say the token cannot do OAEP with this hash? */
+static int says_unsupported_hash(const char *errors)
+{
+    return strcasestr(errors, "OAEP") != NULL &&
+           (strcasestr(errors, "SHA-256") != NULL || strcasestr(errors, "SHA256") != NULL);
+}
+
+static void wp_case(EVP_PKEY *key, const testprov_rsa *p, json_object *t, int allow_unsupported,
+                    wp_counts *c)
+{
+    size_t ct_len, msg_len, label_len, out_len;
+    uint8_t *ct = testlib_unhex(jstr(t, "ct"), &ct_len);
+    uint8_t *msg = testlib_unhex(jstr(t, "msg"), &msg_len);
+    uint8_t *label = testlib_unhex(jstr(t, "label"), &label_len);
+    int valid = strcmp(jstr(t, "result"), "valid") == 0, id = atoi(jstr(t, "tcId"));
+    testprov_rsa rp = *p;
+    uint8_t out[512];
+    char *errors;
+    int ok;
+
+    rp.label = label, rp.label_len = label_len;
+    out_len = sizeof(out);
+    ok = testprov_decrypt(libctx, key, &rp, ct, ct_len, out, &out_len);
+    errors = testprov_errors();
+    c->cases++;
+    valid ? c->valid++ : c->invalid++;
+    if (ok && valid && out_len == msg_len && memcmp(out, msg, msg_len) == 0) {
+        c->valid_ok++;
+    } else if (ok) {
+        char *h = testlib_hex(out, out_len);
+
+        printf("tcId %d (%s, %s): decrypted to a wrong plaintext: %s\n", id, jstr(t, "result"),
+               jstr(t, "comment"), h);
+        free(h);
+        c->wrong++;
+    } else if (allow_unsupported && says_unsupported_hash(errors)) {
+        c->unsupported++;
+    } else if (!valid) {
+        c->invalid_refused++;
+    } else {
+        printf("tcId %d (valid, %s): decryption failed: %s\n", id, jstr(t, "comment"), errors);
+    }
+    free(errors);
+    free(ct);
+    free(msg);
+    free(label);
+}
+
+/* Runs every case of file; returns its counts (cases == 0 when the file could not be run). */
+static wp_counts wp_file(const char *file, const char *tag, int padding, int allow_unsupported)
+{
+    const char *dir = testlib_vectors_dir();
+    wp_counts c = {0};
+    json_object *root, *groups;
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/wycheproof/%s", dir, file);
+    if ((root = json_object_from_file(path)) == NULL ||
+        !json_object_object_get_ex(root, "testGroups", &groups)) {
+        printf("wycheproof: cannot read %s\n", path);
+        json_object_put(root);
+        return c;
+    }
+    for (size_t g = 0; g < json_object_array_length(groups); g++) {
+        json_object *grp = json_object_array_get_idx(groups, g), *tests;
+        EVP_PKEY *key = wp_key(tag, g, jstr(grp, "privateKeyPem"));
+        testprov_rsa p = {padding, jstr(grp, "sha"), NULL, 0};
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(key);
+        if (!json_object_object_get_ex(grp, "tests", &tests))
+            continue;
+        if (padding == RSA_PKCS1_OAEP_PADDING && strcmp(jstr(grp, "mgfSha"), p.md) != 0)
+            printf("wycheproof: %s: MGF1 hash %s differs from %s, not covered\n", file,
+                   jstr(grp, "mgfSha"), p.md);
+        for (size_t i = 0; i < json_object_array_length(tests); i++)
+            wp_case(key, &p, json_object_array_get_idx(tests, i), allow_unsupported, &c);
+        EVP_PKEY_free(key);
+    }
+    json_object_put(root);
+    printf("wycheproof %s: %u cases: %u/%u valid decrypted, %u/%u invalid refused, "
+           "%u refused as unsupported hash, %u wrong plaintexts\n",
+           file, c.cases, c.valid_ok, c.valid, c.invalid_refused, c.invalid, c.unsupported,
+           c.wrong);
+    return c;
+}
+
+static int wp_skip(const char *test)
+{
+    if (libctx == NULL) {
+        testlib_skip(test, libctx_why);
+        return 1;
+    }
+    if (testlib_vectors_dir() == NULL) {
+        testlib_skip(test, "no vectors: set CMK_VECTORS or put them in ../shared/vectors");
+        return 1;
+    }
+    return 0;
+}
+
+static void test_oaep_sha1_valid_cases_decrypt_exactly_invalid_fail(void)
+{
+    wp_counts c;
+
+    if (wp_skip(__func__))
+        return;
+    c = wp_file("rsa_oaep_2048_sha1_mgf1sha1_test.json", "oaep1", RSA_PKCS1_OAEP_PADDING, 0);
+    CU_ASSERT_EQUAL(c.cases, 36);
+    CU_ASSERT_EQUAL(c.valid_ok, c.valid);
+    CU_ASSERT_EQUAL(c.invalid_refused, c.invalid);
+    CU_ASSERT_EQUAL(c.wrong, 0);
+}
+
+static void test_pkcs1_valid_cases_decrypt_exactly_invalid_fail(void)
+{
+    wp_counts c;
+
+    if (wp_skip(__func__))
+        return;
+    c = wp_file("rsa_pkcs1_2048_test.json", "pkcs1", RSA_PKCS1_PADDING, 0);
+    CU_ASSERT_EQUAL(c.cases, 67);
+    CU_ASSERT_EQUAL(c.valid_ok, c.valid);
+    CU_ASSERT_EQUAL(c.invalid_refused, c.invalid);
+    CU_ASSERT_EQUAL(c.wrong, 0);
+}
+
+static void test_oaep_sha256_decrypts_or_is_refused_clearly(void)
+{
+    wp_counts c;
+
+    if (wp_skip(__func__))
+        return;
+    c = wp_file("rsa_oaep_2048_sha256_mgf1sha256_test.json", "oaep256", RSA_PKCS1_OAEP_PADDING, 1);
+    CU_ASSERT_EQUAL(c.cases, 37);
+    /* Every valid case decrypted or was refused for its hash; no invalid case got through. */
+    CU_ASSERT_EQUAL(c.valid_ok + c.invalid_refused + c.unsupported, c.cases);
+    CU_ASSERT(c.valid_ok == c.valid || c.valid_ok == 0);
+    CU_ASSERT_EQUAL(c.wrong, 0);
+}
+
+int main(void)
+{
+    CU_pSuite s;
+    int rc;
+
+    libctx = testprov_libctx_new(&libctx_why);
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    s = CU_add_suite("provider_wycheproof", NULL, NULL);
+    CU_add_test(s, "oaep_sha1_valid_cases_decrypt_exactly_invalid_fail",
+                test_oaep_sha1_valid_cases_decrypt_exactly_invalid_fail);
+    CU_add_test(s, "pkcs1_valid_cases_decrypt_exactly_invalid_fail",
+                test_pkcs1_valid_cases_decrypt_exactly_invalid_fail);
+    CU_add_test(s, "oaep_sha256_decrypts_or_is_refused_clearly",
+                test_oaep_sha256_decrypts_or_is_refused_clearly);
+    rc = testlib_run();
+    OSSL_LIB_CTX_free(libctx);
+    return rc;
+}

@@ -1,0 +1,344 @@
+/* testprov.c - library context, store, keygen, RSA and child-process helpers of the provider's
+ * black-box tests. */
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/store.h>
+#include "testlib.h"
+#include "testprov.h"
+
+const testprov_rsa testprov_oaep_sha1 = {RSA_PKCS1_OAEP_PADDING, "SHA1", NULL, 0};
+
+/* What the tests need that is not built yet, or NULL. */
+static const char *missing(OSSL_LIB_CTX *libctx)
+{
+    const char *build = testlib_env("CMK_BUILD");
+    OSSL_STORE_LOADER *loader;
+    char keygen[4096];
+
+    snprintf(keygen, sizeof(keygen), "%s/cmk-keygen", build != NULL ? build : "build");
+    if (access(keygen, X_OK) != 0)
+        return "build/cmk-keygen is not built (the PKCS#11 layer's keys are not in yet)";
+    ERR_set_mark();
+    loader = OSSL_STORE_LOADER_fetch(libctx, "pkcs11", NULL);
+    ERR_pop_to_mark();
+    if (loader == NULL)
+        return "the provider offers no pkcs11: store yet";
+    OSSL_STORE_LOADER_free(loader);
+    return NULL;
+}
+
+OSSL_LIB_CTX *testprov_libctx_new(const char **why)
+{
+    const char *conf = testlib_env("OPENSSL_CONF");
+    OSSL_LIB_CTX *libctx;
+
+    if (conf == NULL || testlib_env("CMK_TEST_TOKEN") == NULL) {
+        *why = "no test token: run through make check (or source build/test-token/env)";
+        return NULL;
+    }
+    if ((libctx = OSSL_LIB_CTX_new()) == NULL || !OSSL_LIB_CTX_load_config(libctx, conf) ||
+        !OSSL_PROVIDER_available(libctx, "cmk")) {
+        char *e = testprov_errors();
+
+        printf("testprov: loading %s: %s\n", conf, e);
+        free(e);
+        OSSL_LIB_CTX_free(libctx);
+        *why = "the cmk provider is not available through $OPENSSL_CONF";
+        return NULL;
+    }
+    if ((*why = missing(libctx)) != NULL) {
+        OSSL_LIB_CTX_free(libctx);
+        return NULL;
+    }
+    return libctx;
+}
+
+void testprov_key_uri(char *buf, size_t size, const char *label)
+{
+    const char *token = testlib_env("CMK_TEST_TOKEN");
+
+    snprintf(buf, size, "pkcs11:token=%s;object=%s", token != NULL ? token : "cmk-test", label);
+}
+
+EVP_PKEY *testprov_key_load(OSSL_LIB_CTX *libctx, const char *label)
+{
+    char uri[512];
+    OSSL_STORE_CTX *sc;
+    EVP_PKEY *key = NULL;
+
+    testprov_key_uri(uri, sizeof(uri), label);
+    sc = OSSL_STORE_open_ex(uri, libctx, NULL, NULL, NULL, NULL, NULL, NULL);
+    while (sc != NULL && key == NULL && !OSSL_STORE_eof(sc)) {
+        OSSL_STORE_INFO *info = OSSL_STORE_load(sc);
+
+        if (info == NULL) {
+            if (OSSL_STORE_error(sc))
+                break;
+            continue;
+        }
+        if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
+            key = OSSL_STORE_INFO_get1_PKEY(info);
+        OSSL_STORE_INFO_free(info);
+    }
+    OSSL_STORE_close(sc);
+    return key;
+}
+
+/* Runs argv (a NULL-terminated vector) and returns its exit status, -1 if it did not exit. */
+static int run_wait(char *const argv[])
+{
+    int status;
+    pid_t pid;
+
+    fflush(NULL);
+    if ((pid = fork()) < 0)
+        return -1;
+    if (pid == 0) {
+        execv(argv[0], argv);
+        printf("testprov: exec %s failed\n", argv[0]);
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) != pid)
+        return -1;
+    if (WIFSIGNALED(status)) {
+        printf("testprov: %s died of signal %d\n", argv[0], WTERMSIG(status));
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int testprov_key_make(const char *label, const char *import_pem, const char *pubout)
+{
+    const char *build = testlib_env("CMK_BUILD"), *module = testlib_env("CMK_TEST_MODULE");
+    const char *token = testlib_env("CMK_TEST_TOKEN"), *pin = testlib_env("CMK_TEST_PIN_FILE");
+    char keygen[4096], pin_source[4096];
+    char *argv[16];
+    int n = 0, rc;
+
+    if (build == NULL || module == NULL || token == NULL || pin == NULL) {
+        printf("testprov: no test token environment\n");
+        return 0;
+    }
+    snprintf(keygen, sizeof(keygen), "%s/cmk-keygen", build);
+    snprintf(pin_source, sizeof(pin_source), "file:%s", pin);
+    if (access(keygen, X_OK) != 0) {
+        printf("testprov: %s is not built\n", keygen);
+        return 0;
+    }
+    argv[n++] = keygen;
+    argv[n++] = "--module", argv[n++] = (char *)module;
+    argv[n++] = "--token", argv[n++] = (char *)token;
+    argv[n++] = "--pin-source", argv[n++] = pin_source;
+    argv[n++] = "--label", argv[n++] = (char *)label;
+    argv[n++] = "--ops", argv[n++] = "decrypt";
+    if (import_pem != NULL)
+        argv[n++] = "--import", argv[n++] = (char *)import_pem;
+    if (pubout != NULL)
+        argv[n++] = "--pubout", argv[n++] = (char *)pubout;
+    argv[n] = NULL;
+    if ((rc = run_wait(argv)) != 0)
+        printf("testprov: cmk-keygen --label %s failed (status %d)\n", label, rc);
+    return rc == 0;
+}
+
+EVP_PKEY *testprov_key_get(OSSL_LIB_CTX *libctx, const char *label, char *pub_path, size_t pub_size)
+{
+    const char *dir = testlib_env("CMK_TEST_DIR");
+    char pub[4096];
+    EVP_PKEY *key;
+
+    snprintf(pub, sizeof(pub), "%s/%s.pub.pem", dir != NULL ? dir : ".", label);
+    if (pub_path != NULL)
+        snprintf(pub_path, pub_size, "%s", pub);
+    /* The token is new each make check, the folder is not: a key found with its public PEM
+     * was made by an earlier program of this run. */
+    if ((key = testprov_key_load(libctx, label)) != NULL && access(pub, R_OK) == 0)
+        return key;
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+    if (key != NULL) {
+        printf("testprov: key %s is in the token but %s is missing\n", label, pub);
+        return NULL;
+    }
+    if (!testprov_key_make(label, NULL, pub))
+        return NULL;
+    if ((key = testprov_key_load(libctx, label)) == NULL) {
+        char *e = testprov_errors();
+
+        printf("testprov: cmk-keygen made %s but the store does not open it: %s\n", label, e);
+        free(e);
+    }
+    return key;
+}
+
+EVP_PKEY *testprov_pubkey_read(OSSL_LIB_CTX *libctx, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    EVP_PKEY *key;
+
+    if (f == NULL)
+        return NULL;
+    key = PEM_read_PUBKEY_ex(f, NULL, NULL, NULL, libctx, NULL);
+    fclose(f);
+    return key;
+}
+
+int testprov_rsa_set(EVP_PKEY_CTX *ctx, const testprov_rsa *p)
+{
+    if (EVP_PKEY_CTX_set_rsa_padding(ctx, p->padding) <= 0)
+        return 0;
+    if (p->padding != RSA_PKCS1_OAEP_PADDING)
+        return 1;
+    if (EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx, p->md, NULL) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, p->md, NULL) <= 0)
+        return 0;
+    if (p->label_len > 0) {
+        /* set0 takes ownership */
+        void *label = OPENSSL_memdup(p->label, p->label_len);
+
+        if (label == NULL || EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, label, (int)p->label_len) <= 0) {
+            OPENSSL_free(label);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int rsa_oneshot(OSSL_LIB_CTX *libctx, EVP_PKEY *key, const testprov_rsa *p, int decrypt,
+                       const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(libctx, key, NULL);
+    size_t need = 0;
+    int ok = 0;
+
+    if (ctx == NULL)
+        goto end;
+    if ((decrypt ? EVP_PKEY_decrypt_init(ctx) : EVP_PKEY_encrypt_init(ctx)) <= 0 ||
+        !testprov_rsa_set(ctx, p))
+        goto end;
+    /* As applications do: ask for the size, then run. */
+    if ((decrypt ? EVP_PKEY_decrypt(ctx, NULL, &need, in, in_len)
+                 : EVP_PKEY_encrypt(ctx, NULL, &need, in, in_len)) <= 0)
+        goto end;
+    if (need > *out_len) {
+        printf("testprov: the provider asks for %zu output bytes, more than %zu\n", need, *out_len);
+        goto end;
+    }
+    ok = (decrypt ? EVP_PKEY_decrypt(ctx, out, out_len, in, in_len)
+                  : EVP_PKEY_encrypt(ctx, out, out_len, in, in_len)) > 0;
+end:
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
+}
+
+int testprov_decrypt(OSSL_LIB_CTX *libctx, EVP_PKEY *key, const testprov_rsa *p, const uint8_t *in,
+                     size_t in_len, uint8_t *out, size_t *out_len)
+{
+    return rsa_oneshot(libctx, key, p, 1, in, in_len, out, out_len);
+}
+
+int testprov_encrypt(OSSL_LIB_CTX *libctx, EVP_PKEY *key, const testprov_rsa *p, const uint8_t *in,
+                     size_t in_len, uint8_t *out, size_t *out_len)
+{
+    return rsa_oneshot(libctx, key, p, 0, in, in_len, out, out_len);
+}
+
+int testprov_wrap_random(const char *pub_path, testprov_wrapped *w, size_t n)
+{
+    OSSL_LIB_CTX *plain_ctx = OSSL_LIB_CTX_new();
+    EVP_PKEY *pub = testprov_pubkey_read(plain_ctx, pub_path);
+    int ok = pub != NULL;
+
+    for (size_t i = 0; ok && i < n; i++) {
+        w[i].wrapped_len = sizeof(w[i].wrapped);
+        ok = RAND_bytes_ex(plain_ctx, w[i].plain, sizeof(w[i].plain), 0) == 1 &&
+             testprov_encrypt(plain_ctx, pub, &testprov_oaep_sha1, w[i].plain, sizeof(w[i].plain),
+                              w[i].wrapped, &w[i].wrapped_len);
+    }
+    if (!ok)
+        printf("testprov: cannot wrap test keys under %s\n", pub_path);
+    EVP_PKEY_free(pub);
+    OSSL_LIB_CTX_free(plain_ctx);
+    return ok;
+}
+
+EVP_PKEY_CTX *testprov_unwrap_ctx(OSSL_LIB_CTX *libctx, EVP_PKEY *key)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(libctx, key, NULL);
+
+    if (ctx != NULL &&
+        (EVP_PKEY_decrypt_init(ctx) <= 0 || !testprov_rsa_set(ctx, &testprov_oaep_sha1))) {
+        EVP_PKEY_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
+int testprov_unwrap_check(EVP_PKEY_CTX *ctx, const testprov_wrapped *w)
+{
+    uint8_t out[TESTPROV_WRAPPED_MAX];
+    size_t out_len = sizeof(out);
+
+    if (ctx == NULL || EVP_PKEY_decrypt(ctx, out, &out_len, w->wrapped, w->wrapped_len) <= 0)
+        return 0;
+    return out_len == sizeof(w->plain) && memcmp(out, w->plain, out_len) == 0 ? 1 : -1;
+}
+
+char *testprov_errors(void)
+{
+    char *text = calloc(1, 1);
+    size_t len = 0;
+    const char *data;
+    unsigned long e;
+    int flags;
+
+    while (text != NULL && (e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+        const char *reason = ERR_reason_error_string(e);
+        char line[1024];
+        char *grown;
+        int n;
+
+        n = snprintf(line, sizeof(line), "%s[%s: %s]", len > 0 ? " " : "",
+                     reason != NULL ? reason : "?", (flags & ERR_TXT_STRING) ? data : "");
+        if (n < 0)
+            break;
+        if ((grown = realloc(text, len + (size_t)n + 1)) == NULL)
+            break;
+        text = grown;
+        memcpy(text + len, line, (size_t)n + 1);
+        len += (size_t)n;
+    }
+    return text;
+}
+
+int testprov_self_run(const char *arg, ...)
+{
+    char *argv[16];
+    va_list ap;
+    int n = 0;
+
+    argv[n++] = "/proc/self/exe";
+    va_start(ap, arg);
+    for (const char *a = arg; a != NULL && n < 15; a = va_arg(ap, const char *))
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    return run_wait(argv);
+}
+
+size_t testprov_heap_bytes(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+
+    return mi.uordblks + mi.hblkhd;
+}
