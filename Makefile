@@ -28,12 +28,14 @@ ENV_SRC   := $(wildcard envelope/*.c)
 TOOL_SRC  := $(wildcard softhsm-config/*.c)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TLIB_SRC  := tests/unit/testlib.c tests/unit/testprov.c
+BENCH_SRC := $(wildcard bench/*.c)
 
 P11_OBJ   := $(P11_SRC:%.c=$(BUILD)/obj/%.o)
 PROV_OBJ  := $(PROV_SRC:%.c=$(BUILD)/obj/%.o)
 ENV_OBJ   := $(ENV_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS     := $(TOOL_SRC:softhsm-config/%.c=$(BUILD)/cmk-%)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 ifeq ($(IPSEC_MB),1)
 CFLAGS    += -DCMK_HAVE_IPSEC_MB
@@ -75,6 +77,11 @@ $(BUILD)/tests/test_provider_%: $(BUILD)/obj/tests/unit/test_provider_%.o $(BUIL
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcunit -ljson-c $(LDLIBS)
 
+# Benchmark programs (bench/*.c), run by bench/*.sh.
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libcmkp11.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 check: deps
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) sh tests/run.sh
@@ -84,10 +91,10 @@ demo: deps
 	@BUILD=$(BUILD) sh mk/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory tests $(BENCHES)
 	@BUILD=$(BUILD) sh bench/run.sh
 
-FORMAT_SRC = $(P11_SRC) $(PROV_SRC) $(ENV_SRC) $(TOOL_SRC) $(TEST_SRC) $(TLIB_SRC) \
+FORMAT_SRC = $(P11_SRC) $(PROV_SRC) $(ENV_SRC) $(TOOL_SRC) $(TEST_SRC) $(TLIB_SRC) $(BENCH_SRC) \
 	     $(wildcard pkcs11/*.h provider/*.h envelope/*.h tests/unit/*.h)
 format:
 	clang-format -i $(FORMAT_SRC)

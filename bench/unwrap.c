@@ -1,0 +1,364 @@
+/*
+ * unwrap.c - unwraps per second (RSA-2048 OAEP SHA-1 decryption of a 32-byte key) through the
+ * cmk provider with EVP, against the reference: the raw PKCS#11 loop (C_DecryptInit +
+ * C_Decrypt, one session per thread) on the same key in the same token, in the same process
+ * and run; and against OpenSSL's default provider with the same key in memory.
+ *
+ *   unwrap --label LABEL --pub PUB.pem --priv KEY.pem [--rounds N] [--seconds S]
+ *
+ * The key LABEL must be in the token $CMK_TEST_TOKEN of module $CMK_TEST_MODULE (PIN in
+ * $CMK_TEST_PIN_FILE), and $OPENSSL_CONF must load cmk for that token; KEY.pem is the same
+ * key (bench/unwrap.sh imports it), PUB.pem its public half. Each round (default 15) measures
+ * every variant at 1 and 2 threads for S seconds (default 0.2), in an order that rotates from
+ * round to round; the figures are medians over the rounds, ratios the median of the per-round
+ * ratios to that round's raw loop. A second copy of the raw loop shows how noisy the machine is:
+ * its ratio would be 1.000 on a quiet one.
+ *
+ * This program dlopens the module and calls PKCS#11 itself: it is the reference the provider
+ * is measured against. The provider unwraps first, so it initializes the module as it would
+ * alone; the raw loop then finds it initialized and logged in. The module is never finalized.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/store.h>
+#include <p11-kit/pkcs11.h>
+
+#define KEY_BYTES   32
+#define CT_MAX      512
+#define NKEYS       64
+#define MAX_THREADS 2
+#define MAX_ROUNDS  64
+
+enum variant { V_RAW, V_RAW_AGAIN, V_PROV, V_PROV_NEWCTX, V_MEM, NVARIANTS };
+static const char *variant_name[NVARIANTS] = {
+    "raw PKCS#11 loop (reference)",
+    "raw PKCS#11 loop again (noise control)",
+    "cmk provider, EVP (ctx per thread)",
+    "cmk provider, EVP (new ctx per unwrap)",
+    "OpenSSL default provider, key in memory",
+};
+
+static struct {
+    uint8_t plain[NKEYS][KEY_BYTES], ct[NKEYS][CT_MAX];
+    size_t ct_len[NKEYS];
+    OSSL_LIB_CTX *prov_ctx, *mem_ctx;
+    EVP_PKEY *prov_key, *mem_key;
+    CK_FUNCTION_LIST *p11;
+    CK_SLOT_ID slot;
+    CK_OBJECT_HANDLE p11_key;
+    CK_SESSION_HANDLE sessions[MAX_THREADS];
+    atomic_int stop;
+    pthread_barrier_t start;
+} b;
+
+_Noreturn static void die(const char *what)
+{
+    fprintf(stderr, "unwrap: %s\n", what);
+    ERR_print_errors_fp(stderr);
+    exit(1);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static EVP_PKEY_CTX *oaep_ctx(OSSL_LIB_CTX *libctx, EVP_PKEY *key, int decrypt)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(libctx, key, NULL);
+
+    if (ctx == NULL || (decrypt ? EVP_PKEY_decrypt_init(ctx) : EVP_PKEY_encrypt_init(ctx)) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx, "SHA1", NULL) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, "SHA1", NULL) <= 0)
+        die("cannot set up an RSA-OAEP EVP_PKEY_CTX");
+    return ctx;
+}
+
+static int evp_unwrap(EVP_PKEY_CTX *ctx, size_t k)
+{
+    uint8_t out[CT_MAX];
+    size_t out_len = sizeof(out);
+
+    return EVP_PKEY_decrypt(ctx, out, &out_len, b.ct[k], b.ct_len[k]) > 0 && out_len == KEY_BYTES &&
+           memcmp(out, b.plain[k], KEY_BYTES) == 0;
+}
+
+static int raw_unwrap(CK_SESSION_HANDLE s, size_t k)
+{
+    CK_RSA_PKCS_OAEP_PARAMS params = {CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
+    CK_MECHANISM mech = {CKM_RSA_PKCS_OAEP, &params, sizeof(params)};
+    uint8_t out[CT_MAX];
+    CK_ULONG out_len = sizeof(out);
+
+    return b.p11->C_DecryptInit(s, &mech, b.p11_key) == CKR_OK &&
+           b.p11->C_Decrypt(s, b.ct[k], b.ct_len[k], out, &out_len) == CKR_OK &&
+           out_len == KEY_BYTES && memcmp(out, b.plain[k], KEY_BYTES) == 0;
+}
+
+typedef struct worker {
+    pthread_t tid;
+    int index;
+    enum variant v;
+    unsigned long ops, failed;
+} worker;
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    EVP_PKEY_CTX *ctx = NULL;
+
+    if (w->v == V_PROV)
+        ctx = oaep_ctx(b.prov_ctx, b.prov_key, 1);
+    else if (w->v == V_MEM)
+        ctx = oaep_ctx(b.mem_ctx, b.mem_key, 1);
+    pthread_barrier_wait(&b.start);
+    for (size_t k = (size_t)w->index * 17; !atomic_load_explicit(&b.stop, memory_order_relaxed);
+         k++) {
+        int ok;
+
+        k %= NKEYS;
+        if (w->v == V_RAW || w->v == V_RAW_AGAIN) {
+            ok = raw_unwrap(b.sessions[w->index], k);
+        } else if (w->v == V_PROV_NEWCTX) {
+            EVP_PKEY_CTX *c = oaep_ctx(b.prov_ctx, b.prov_key, 1);
+
+            ok = evp_unwrap(c, k);
+            EVP_PKEY_CTX_free(c);
+        } else {
+            ok = evp_unwrap(ctx, k);
+        }
+        ok ? w->ops++ : w->failed++;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return NULL;
+}
+
+/* Runs variant v with n threads for seconds; returns unwraps per second. */
+static double measure(enum variant v, int n, double seconds)
+{
+    worker w[MAX_THREADS] = {{0}};
+    unsigned long ops = 0, failed = 0;
+    double t0;
+
+    atomic_store(&b.stop, 0);
+    pthread_barrier_init(&b.start, NULL, (unsigned)n + 1);
+    for (int i = 0; i < n; i++) {
+        w[i].index = i, w[i].v = v;
+        if (pthread_create(&w[i].tid, NULL, worker_run, &w[i]) != 0)
+            die("pthread_create");
+    }
+    pthread_barrier_wait(&b.start);
+    t0 = now();
+    usleep((useconds_t)(seconds * 1e6));
+    atomic_store(&b.stop, 1);
+    for (int i = 0; i < n; i++) {
+        pthread_join(w[i].tid, NULL);
+        ops += w[i].ops, failed += w[i].failed;
+    }
+    t0 = now() - t0;
+    pthread_barrier_destroy(&b.start);
+    if (failed > 0) {
+        fprintf(stderr, "unwrap: %s, %d threads: %lu unwraps failed or were wrong\n",
+                variant_name[v], n, failed);
+        exit(1);
+    }
+    return (double)ops / t0;
+}
+
+/* ---- setup ---- */
+
+static void setup_keys(const char *label, const char *pub_path, const char *priv_path)
+{
+    const char *conf = getenv("OPENSSL_CONF"), *token = getenv("CMK_TEST_TOKEN");
+    char uri[512];
+    OSSL_STORE_CTX *sc;
+    EVP_PKEY *pub;
+    EVP_PKEY_CTX *enc;
+    FILE *f;
+
+    if (conf == NULL || token == NULL)
+        die("run through make bench (OPENSSL_CONF, CMK_TEST_TOKEN unset)");
+    if ((b.prov_ctx = OSSL_LIB_CTX_new()) == NULL || !OSSL_LIB_CTX_load_config(b.prov_ctx, conf))
+        die("cannot load $OPENSSL_CONF");
+    snprintf(uri, sizeof(uri), "pkcs11:token=%s;object=%s", token, label);
+    sc = OSSL_STORE_open_ex(uri, b.prov_ctx, NULL, NULL, NULL, NULL, NULL, NULL);
+    while (sc != NULL && b.prov_key == NULL && !OSSL_STORE_eof(sc)) {
+        OSSL_STORE_INFO *info = OSSL_STORE_load(sc);
+
+        if (info == NULL && OSSL_STORE_error(sc))
+            break;
+        if (info != NULL && OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
+            b.prov_key = OSSL_STORE_INFO_get1_PKEY(info);
+        OSSL_STORE_INFO_free(info);
+    }
+    OSSL_STORE_close(sc);
+    if (b.prov_key == NULL)
+        die("the cmk store does not open the key");
+
+    b.mem_ctx = OSSL_LIB_CTX_new();
+    if ((f = fopen(priv_path, "r")) == NULL ||
+        (b.mem_key = PEM_read_PrivateKey_ex(f, NULL, NULL, NULL, b.mem_ctx, NULL)) == NULL)
+        die("cannot read the private key PEM");
+    fclose(f);
+    if ((f = fopen(pub_path, "r")) == NULL ||
+        (pub = PEM_read_PUBKEY_ex(f, NULL, NULL, NULL, b.mem_ctx, NULL)) == NULL)
+        die("cannot read the public key PEM");
+    fclose(f);
+    enc = oaep_ctx(b.mem_ctx, pub, 0);
+    for (size_t k = 0; k < NKEYS; k++) {
+        b.ct_len[k] = CT_MAX;
+        if (RAND_bytes_ex(b.mem_ctx, b.plain[k], KEY_BYTES, 0) != 1 ||
+            EVP_PKEY_encrypt(enc, b.ct[k], &b.ct_len[k], b.plain[k], KEY_BYTES) <= 0)
+            die("cannot wrap the test keys");
+    }
+    EVP_PKEY_CTX_free(enc);
+    EVP_PKEY_free(pub);
+}
+
+static void setup_p11(const char *label)
+{
+    const char *module = getenv("CMK_TEST_MODULE"), *token = getenv("CMK_TEST_TOKEN");
+    const char *pin_file = getenv("CMK_TEST_PIN_FILE");
+    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_LABEL, (void *)label, strlen(label)}};
+    CK_C_GetFunctionList get_list;
+    CK_SLOT_ID slots[64];
+    CK_ULONG n = 64, found = 0;
+    int have_slot = 0;
+    char pin[256] = "";
+    CK_RV rv;
+    FILE *f;
+    void *h;
+
+    if (module == NULL || pin_file == NULL || (h = dlopen(module, RTLD_NOW)) == NULL ||
+        (get_list = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList")) == NULL ||
+        get_list(&b.p11) != CKR_OK)
+        die("cannot load the PKCS#11 module");
+    rv = b.p11->C_Initialize(&args);
+    if ((rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) ||
+        b.p11->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
+        die("C_Initialize or C_GetSlotList failed");
+    for (CK_ULONG i = 0; i < n && !have_slot; i++) {
+        CK_TOKEN_INFO ti;
+        size_t len = strlen(token);
+
+        if (b.p11->C_GetTokenInfo(slots[i], &ti) == CKR_OK && len <= 32 &&
+            memcmp(ti.label, token, len) == 0 && (len == 32 || ti.label[len] == ' ')) {
+            b.slot = slots[i];
+            have_slot = 1;
+        }
+    }
+    if (!have_slot)
+        die("no token with the label $CMK_TEST_TOKEN");
+    if ((f = fopen(pin_file, "r")) == NULL || fgets(pin, sizeof(pin), f) == NULL)
+        die("cannot read the PIN file");
+    fclose(f);
+    pin[strcspn(pin, "\r\n")] = '\0';
+    for (int i = 0; i < MAX_THREADS; i++)
+        if (b.p11->C_OpenSession(b.slot, CKF_SERIAL_SESSION, NULL, NULL, &b.sessions[i]) != CKR_OK)
+            die("C_OpenSession failed");
+    rv = b.p11->C_Login(b.sessions[0], CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
+    OPENSSL_cleanse(pin, sizeof(pin));
+    if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
+        die("C_Login failed");
+    if (b.p11->C_FindObjectsInit(b.sessions[0], tmpl, 2) != CKR_OK ||
+        b.p11->C_FindObjects(b.sessions[0], &b.p11_key, 1, &found) != CKR_OK ||
+        b.p11->C_FindObjectsFinal(b.sessions[0]) != CKR_OK || found != 1)
+        die("cannot find the private key in the token");
+}
+
+/* ---- report ---- */
+
+static int cmp_double(const void *a, const void *c)
+{
+    double x = *(const double *)a, y = *(const double *)c;
+
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    double tmp[MAX_ROUNDS];
+
+    memcpy(tmp, v, sizeof(double) * (size_t)n);
+    qsort(tmp, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *label = NULL, *pub = NULL, *priv = NULL;
+    static double rate[MAX_THREADS + 1][NVARIANTS][MAX_ROUNDS];
+    static double ratio[MAX_THREADS + 1][NVARIANTS][MAX_ROUNDS];
+    int rounds = 15;
+    double seconds = 0.2;
+    EVP_PKEY_CTX *first;
+
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--label") == 0)
+            label = argv[i + 1];
+        else if (strcmp(argv[i], "--pub") == 0)
+            pub = argv[i + 1];
+        else if (strcmp(argv[i], "--priv") == 0)
+            priv = argv[i + 1];
+        else if (strcmp(argv[i], "--rounds") == 0)
+            rounds = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--seconds") == 0)
+            seconds = atof(argv[i + 1]);
+    }
+    if (label == NULL || pub == NULL || priv == NULL || rounds < 1 || rounds > MAX_ROUNDS ||
+        seconds <= 0)
+        die("usage: unwrap --label L --pub PUB.pem --priv KEY.pem [--rounds N] [--seconds S]");
+    setup_keys(label, pub, priv);
+    first = oaep_ctx(b.prov_ctx, b.prov_key, 1); /* the provider initializes the module */
+    if (!evp_unwrap(first, 0))
+        die("the provider's first unwrap failed");
+    EVP_PKEY_CTX_free(first);
+    setup_p11(label);
+
+    for (int r = 0; r < rounds; r++)
+        for (int n = 1; n <= MAX_THREADS; n++)
+            for (int i = 0; i < NVARIANTS; i++) {
+                enum variant v = (enum variant)((i + r + n) % NVARIANTS);
+
+                rate[n][v][r] = measure(v, n, seconds);
+            }
+    printf("unwrap: RSA-2048 OAEP SHA-1 decryption of a 32-byte key; %d rounds of %.2f s per "
+           "figure, medians\n",
+           rounds, seconds);
+    printf("%-8s %-42s %12s %14s\n", "threads", "variant", "unwraps/s", "ratio to raw");
+    for (int n = 1; n <= MAX_THREADS; n++)
+        for (int v = 0; v < NVARIANTS; v++) {
+            for (int r = 0; r < rounds; r++)
+                ratio[n][v][r] = rate[n][v][r] / rate[n][V_RAW][r];
+            printf("%-8d %-42s %12.0f %14.3f\n", n, variant_name[v], median(rate[n][v], rounds),
+                   median(ratio[n][v], rounds));
+        }
+    for (int n = 1; n <= MAX_THREADS; n++) {
+        double m = median(ratio[n][V_PROV], rounds);
+
+        printf("goal: provider >= 0.97 of raw at %d thread%s: %.3f %s\n", n, n > 1 ? "s" : "", m,
+               m >= 0.97 ? "met" : "MISSED");
+    }
+    for (int i = 0; i < MAX_THREADS; i++)
+        b.p11->C_CloseSession(b.sessions[i]);
+    return 0;
+}
