@@ -43,7 +43,7 @@ PROV_LIBS := -lIPSec_MB
 endif
 
 .SECONDARY:
-.PHONY: all deps check check-style demo bench clean format tests
+.PHONY: all deps check check-style check-tsan demo bench clean format tests
 all: $(BUILD)/cmk.so $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(TOOLS)
 tests: all $(TESTS)
 
@@ -85,6 +85,16 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libcmkp11.a
 check: deps
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) sh tests/run.sh
+
+# The provider's black-box tests (TESTS=test_provider by default) under ThreadSanitizer, with the
+# provider, the PKCS#11 layer and the tests built with -fsanitize=thread in build/san-thread.
+# gcc, not clang: gcc links its TSan runtime (libtsan.so) into cmk.so as well, which
+# -Wl,--no-undefined needs. A race report stops the program (halt_on_error) and fails the test.
+check-tsan: deps
+	@$(MAKE) --no-print-directory SANITIZE=thread tests
+	@BUILD=build/san-thread TESTS="$${TESTS:-test_provider}" \
+	    CMK_TEST_UNWRAPS="$${CMK_TEST_UNWRAPS:-2000}" \
+	    TSAN_OPTIONS="$${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}" sh tests/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -21,13 +21,17 @@ const testprov_rsa testprov_oaep_sha1 = {RSA_PKCS1_OAEP_PADDING, "SHA1", NULL, 0
 /* What the tests need that is not built yet, or NULL. */
 static const char *missing(OSSL_LIB_CTX *libctx)
 {
+    static char why[4200];
     const char *build = testlib_env("CMK_BUILD");
     OSSL_STORE_LOADER *loader;
     char keygen[4096];
 
     snprintf(keygen, sizeof(keygen), "%s/cmk-keygen", build != NULL ? build : "build");
-    if (access(keygen, X_OK) != 0)
-        return "build/cmk-keygen is not built (the PKCS#11 layer's keys are not in yet)";
+    if (access(keygen, X_OK) != 0) {
+        snprintf(why, sizeof(why), "%s is not built (the PKCS#11 layer's keys are not in yet)",
+                 keygen);
+        return why;
+    }
     ERR_set_mark();
     loader = OSSL_STORE_LOADER_fetch(libctx, "pkcs11", NULL);
     ERR_pop_to_mark();
