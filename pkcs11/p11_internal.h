@@ -22,6 +22,7 @@
 #define P11_QUIRK_NO_FINALIZE    0x01u /* never C_Finalize (at exit or last put) */
 #define P11_QUIRK_OAEP_SHA1_ONLY 0x02u /* informative: the probe finds it anyway */
 #define P11_QUIRK_FORK_FINALIZE  0x04u /* child: C_Finalize before C_Initialize */
+#define P11_QUIRK_OAEP_NO_LABEL  0x08u /* OAEP only with an empty label */
 
 /* Quirk flags for a module, from its C_GetInfo. */
 unsigned p11_quirks_get(const CK_INFO *info);

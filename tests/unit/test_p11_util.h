@@ -17,7 +17,7 @@
 #include <openssl/rsa.h>
 #include "testlib.h"
 #include "../../pkcs11/p11_internal.h"
-#include "../../pkcs11/p11_key.h"
+#include "../../pkcs11/p11_key_internal.h"
 #include "../../pkcs11/p11_rsa.h"
 
 static p11_module *tu_module;
