@@ -119,6 +119,8 @@ void p11_session_put(p11_token *t, p11_session s);
 void p11_session_drop(p11_token *t, p11_session s, CK_RV rv);
 /* Does rv mean "drop the session, open a new one and retry once"? */
 int p11_rv_session_gone(CK_RV rv);
+/* Is session h logged out although this token has a PIN (someone logged us out)? */
+int p11_session_logged_out(p11_token *t, CK_SESSION_HANDLE h);
 /* Closes every idle session (token free). */
 void p11_session_close_all(p11_token *t);
 

@@ -143,6 +143,8 @@ static CK_RV rsa_run(p11_key *k, const p11_rsa_params *p, int dec, const uint8_t
         }
         if (dec)
             p11_wipe(out, *out_len); /* no partial plaintext leaves */
+        if (rv_handle_gone(rv) && p11_session_logged_out(k->t, s.h))
+            rv = CKR_USER_NOT_LOGGED_IN;
         if (p11_rv_session_gone(rv)) {
             p11_session_drop(k->t, s, rv);
         } else if (stage == 2 && rv == CKR_BUFFER_TOO_SMALL) {
