@@ -12,4 +12,12 @@
  * applications then get OpenSSL's own. */
 const OSSL_ALGORITHM *cmk_cipher_algorithms(CMK_PROV *prov);
 
+/* The RSA side: keys in a token by pkcs11: URI (store.c), their key management
+ * (keymgmt_rsa.c), RSA-OAEP and PKCS#1 v1.5 in the token (asymcipher_rsa.c), and a KEM that
+ * wraps a fresh data key with RSA-OAEP (kem_rsa.c). */
+const OSSL_ALGORITHM *cmk_store_algorithms(CMK_PROV *prov);
+const OSSL_ALGORITHM *cmk_keymgmt_algorithms(CMK_PROV *prov);
+const OSSL_ALGORITHM *cmk_asym_cipher_algorithms(CMK_PROV *prov);
+const OSSL_ALGORITHM *cmk_kem_algorithms(CMK_PROV *prov);
+
 #endif

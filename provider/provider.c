@@ -69,6 +69,14 @@ static const OSSL_ALGORITHM *cmk_query_operation(void *provctx, int operation_id
     switch (operation_id) {
     case OSSL_OP_CIPHER:
         return cmk_cipher_algorithms(prov);
+    case OSSL_OP_STORE:
+        return cmk_store_algorithms(prov);
+    case OSSL_OP_KEYMGMT:
+        return cmk_keymgmt_algorithms(prov);
+    case OSSL_OP_ASYM_CIPHER:
+        return cmk_asym_cipher_algorithms(prov);
+    case OSSL_OP_KEM:
+        return cmk_kem_algorithms(prov);
     default:
         return NULL;
     }
