@@ -24,7 +24,10 @@
 typedef struct p11_token p11_token;
 
 CK_RV p11_token_open(p11_module *m, const char *uri, const char *pin_spec, p11_token **out);
-/* Closes the token's sessions (leaves the module initialized). NULL is a no-op. */
+/* Takes another reference (keys hold one). */
+p11_token *p11_token_ref(p11_token *t);
+/* Drops a reference; the last one closes the token's sessions (leaving the module
+ * initialized) and puts the module. NULL is a no-op. */
 void p11_token_free(p11_token *t);
 
 /* Does this token match the token attributes of uri? (Used to reuse an open token.) */
