@@ -5,9 +5,8 @@
  * Keys arrive by reference from the store (load), or as public keys imported from another
  * provider (new + import: a certificate's key compared with a token key). The private half is
  * never exported: OpenSSL would otherwise make a public-only copy in another provider and run
- * private operations there. In-memory key pairs and key generation are not ours: cmk's
- * algorithms carry the property "cmk.token=yes"... no: see docs/architecture-provider.md for why
- * a fetch of "RSA" never lands here for a key that is not in a token.
+ * private operations there. In-memory key pairs and key generation are not ours: OpenSSL finds
+ * this key management only through cmk's store (docs/architecture-provider.md).
  */
 #include <string.h>
 #include <openssl/core_names.h>
@@ -185,8 +184,8 @@ static int rsa_keymgmt_get_params(void *keydata, OSSL_PARAM params[])
     if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_MAX_SIZE)) != NULL &&
         !OSSL_PARAM_set_int(p, (int)key->bytes))
         return 0;
-    for (const char *const *name = (const char *const[]){OSSL_PKEY_PARAM_RSA_N,
-                                                         OSSL_PKEY_PARAM_RSA_E, NULL};
+    for (const char *const *name =
+             (const char *const[]){OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, NULL};
          *name != NULL; name++) {
         if ((p = OSSL_PARAM_locate(params, *name)) == NULL)
             continue;
@@ -215,11 +214,13 @@ static const OSSL_PARAM *rsa_keymgmt_gettable_params(void *provctx)
     return gettable;
 }
 
-/* The asymmetric cipher, KEM (and later signature) of this provider are all named "RSA". */
+/* OpenSSL 3.0 fetches a key's operation by this name and insists on the key's provider: so a
+ * token key reaches cmk's asymmetric cipher and KEM, and an in-memory key (whose name is
+ * "RSA") never does, whatever the order of providers. */
 static const char *rsa_keymgmt_query_operation_name(int operation_id)
 {
     (void)operation_id;
-    return "RSA";
+    return CMK_RSA_OP_NAME;
 }
 
 static const OSSL_DISPATCH rsa_keymgmt_functions[] = {

@@ -6,8 +6,26 @@
  * with the PIN of pkcs11-module-token-pin (or the URI's pin-value/pin-source), and reused by
  * every later URI naming it.
  */
+#include <stdlib.h>
 #include "prov.h"
 #include "../pkcs11/p11_token.h"
+
+/* Set by an exit handler registered after OpenSSL's own: when OpenSSL's exit-time cleanup
+ * tears the provider down, SoftHSM 2.6.1 is already destroyed and crashes in C_CloseSession
+ * (as in C_Finalize), so then the tokens are left as they are; the process is ending anyway.
+ * OSSL_PROVIDER_unload during the process still closes every session. */
+static volatile int process_exiting;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void exit_mark(void)
+{
+    process_exiting = 1;
+}
+
+static void exit_register(void)
+{
+    atexit(exit_mark);
+}
 
 static int module_get_locked(CMK_PROV *prov)
 {
@@ -20,8 +38,7 @@ static int module_get_locked(CMK_PROV *prov)
         return 0;
     }
     if ((rv = p11_module_get(prov->module_path, prov->init_args, &prov->module)) != CKR_OK) {
-        CMK_ERR_P11(prov, rv);
-        CMK_ERR(prov, CMK_R_CONFIG, "cannot load PKCS#11 module '%s'", prov->module_path);
+        CMK_ERR_P11(prov, rv); /* the detail names the path */
         prov->module = NULL;
         return 0;
     }
@@ -33,6 +50,7 @@ p11_token *cmk_prov_token_get(CMK_PROV *prov, const char *uri)
     p11_token *t = NULL;
     CK_RV rv;
 
+    pthread_once(&exit_once, exit_register);
     pthread_mutex_lock(&prov->lock);
     if (!module_get_locked(prov))
         goto end;
@@ -59,6 +77,8 @@ end:
 
 void cmk_prov_tokens_free(CMK_PROV *prov)
 {
+    if (process_exiting)
+        return;
     pthread_mutex_lock(&prov->lock);
     for (size_t i = 0; i < prov->ntokens; i++)
         p11_token_free(prov->tokens[i]);

@@ -9,8 +9,8 @@ static const struct {
     p11_hash hash;
     const char *name;
 } hash_names[] = {
-    {P11_HASH_SHA1, "SHA1"},         {P11_HASH_SHA224, "SHA2-224"}, {P11_HASH_SHA256, "SHA2-256"},
-    {P11_HASH_SHA384, "SHA2-384"},   {P11_HASH_SHA512, "SHA2-512"},
+    {P11_HASH_SHA1, "SHA1"},       {P11_HASH_SHA224, "SHA2-224"}, {P11_HASH_SHA256, "SHA2-256"},
+    {P11_HASH_SHA384, "SHA2-384"}, {P11_HASH_SHA512, "SHA2-512"},
 };
 
 const char *cmk_rsa_hash_name(p11_hash h)
@@ -103,8 +103,7 @@ CMK_RSA_KEY *cmk_rsa_key_new_p11(CMK_PROV *prov, p11_key *k, int public_only)
     eb = p11_key_public_exponent(k, &e_len);
     if (nb == NULL || eb == NULL || (n = BN_bin2bn(nb, (int)n_len, NULL)) == NULL ||
         (e = BN_bin2bn(eb, (int)e_len, NULL)) == NULL) {
-        CMK_ERR(prov, CMK_R_INTERNAL, "token key '%s' has no usable public half",
-                p11_key_label(k));
+        CMK_ERR(prov, CMK_R_INTERNAL, "token key '%s' has no usable public half", p11_key_label(k));
         goto end;
     }
     if ((key = key_new(prov, n, e)) == NULL)
