@@ -41,23 +41,23 @@ typedef struct cmk_prov {
 
 /* Reason codes: the strings are in prov_err.c and reach OpenSSL through get_reason_strings. */
 enum cmk_reason {
-    CMK_R_PKCS11 = 1,     /* a PKCS#11 call failed: the message names the CKR */
-    CMK_R_CONFIG,         /* an openssl.cnf option is missing or wrong */
-    CMK_R_BAD_URI,        /* a pkcs11: URI that is malformed or selects nothing */
-    CMK_R_NOT_A_CMK,      /* the key is extractable or not sensitive */
-    CMK_R_OAEP_HASH,      /* the token cannot do OAEP with the requested hash */
-    CMK_R_BAD_PARAMETER,  /* an unsupported or malformed OSSL_PARAM */
+    CMK_R_PKCS11 = 1,    /* a PKCS#11 call failed: the message names the CKR */
+    CMK_R_CONFIG,        /* an openssl.cnf option is missing or wrong */
+    CMK_R_BAD_URI,       /* a pkcs11: URI that is malformed or selects nothing */
+    CMK_R_NOT_A_CMK,     /* the key is extractable or not sensitive */
+    CMK_R_OAEP_HASH,     /* the token cannot do OAEP with the requested hash */
+    CMK_R_BAD_PARAMETER, /* an unsupported or malformed OSSL_PARAM */
     CMK_R_BUFFER_TOO_SMALL,
     CMK_R_NO_PRIVATE_KEY, /* a private operation on a public-only key */
     CMK_R_INTERNAL,
-    CMK_R_BAD_TAG,        /* AEAD tag mismatch */
+    CMK_R_BAD_TAG, /* AEAD tag mismatch */
 };
 
 const OSSL_ITEM *cmk_reason_strings(void);
 
 /* Raises reason with a printf-style message on OpenSSL's error queue. */
-void cmk_err_raise(const CMK_PROV *prov, const char *file, int line, const char *func,
-                   int reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void cmk_err_raise(const CMK_PROV *prov, const char *file, int line, const char *func, int reason,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 #define CMK_ERR(prov, reason, ...)                                                                 \
     cmk_err_raise((prov), __FILE__, __LINE__, __func__, (reason), __VA_ARGS__)
 

@@ -33,8 +33,8 @@ static void err_vraise(const CMK_PROV *prov, const char *file, int line, const c
     prov->core_vset_error(prov->handle, (uint32_t)reason, fmt, ap);
 }
 
-void cmk_err_raise(const CMK_PROV *prov, const char *file, int line, const char *func,
-                   int reason, const char *fmt, ...)
+void cmk_err_raise(const CMK_PROV *prov, const char *file, int line, const char *func, int reason,
+                   const char *fmt, ...)
 {
     va_list ap;
 
@@ -65,8 +65,7 @@ static int reason_for_rv(CK_RV rv)
     }
 }
 
-void cmk_err_raise_p11(const CMK_PROV *prov, const char *file, int line, const char *func,
-                       CK_RV rv)
+void cmk_err_raise_p11(const CMK_PROV *prov, const char *file, int line, const char *func, CK_RV rv)
 {
     const char *detail = p11_err_detail();
 

@@ -34,4 +34,10 @@ for order in first last; do
         openssl req -new -x509 -key mem-$order.pem -subj /CN=order -days 1 -out crt-$order.pem
     check "cmk $order: a blob wrapped in memory for the token key unwraps" sh -c \
         "openssl pkey -in '$key' -pubout -out tokpub-$order.pem && openssl pkeyutl -encrypt -pubin -inkey tokpub-$order.pem -pkeyopt rsa_padding_mode:oaep -in dk -out t.$order && openssl pkeyutl -decrypt -inkey '$key' -pkeyopt rsa_padding_mode:oaep -in t.$order -out t.$order.out && cmp dk t.$order.out"
+    # In one process: a token key loaded as the very first use of RSA, then "RSA" fetched by
+    # name (genrsa's way) must be the default provider's, and token keys still work.
+    for t in test_keymgmt_rsa test_asymcipher_rsa test_kem_rsa; do
+        check "cmk $order: $t in one process" sh -c \
+            "'$BUILD_DIR/tests/$t' >$t-$order.log 2>&1 && grep -q '^cmk-tests: [0-9]* passed, 0 failed' $t-$order.log"
+    done
 done
