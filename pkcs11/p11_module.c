@@ -181,10 +181,12 @@ void p11_module_put(p11_module *m)
  * and keep the parent's state: finalize them first. */
 static CK_RV module_reinitialize(p11_module *m)
 {
-    CK_RV rv = module_initialize(m);
+    CK_RV rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 
+    if (!(m->quirks & P11_QUIRK_FORK_FINALIZE))
+        rv = module_initialize(m);
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-        m->f->C_Finalize(NULL);
+        m->f->C_Finalize(NULL); /* the child's copy of the parent's state, not the parent's */
         rv = module_initialize(m);
     }
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)

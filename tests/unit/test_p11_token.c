@@ -191,7 +191,7 @@ static void test_token_without_pin_sees_no_private_key(void)
 static void test_token_init_makes_a_usable_token(void)
 {
     char so[] = "/tmp/cmk-test-so-XXXXXX", user[] = "/tmp/cmk-test-user-XXXXXX";
-    char so_spec[64], user_spec[64], uri[96];
+    char so_spec[64], user_spec[64], uri[96], cmd[160];
     const char *label = tu_label("tok");
     int fs = mkstemp(so), fu = mkstemp(user);
 
@@ -208,6 +208,10 @@ static void test_token_init_makes_a_usable_token(void)
     CU_ASSERT_EQUAL(login_with(uri, "user-secret-2", NULL), CKR_PIN_INCORRECT);
     unlink(so);
     unlink(user);
+    /* leave the test token the first one again, for the tests that follow */
+    snprintf(cmd, sizeof(cmd), "softhsm2-util --delete-token --token '%s' >/dev/null 2>&1", label);
+    if (system(cmd) != 0)
+        printf("  (could not delete token '%s')\n", label);
 }
 
 int main(void)

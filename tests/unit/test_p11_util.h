@@ -11,9 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include "testlib.h"
 #include "../../pkcs11/p11_internal.h"
-#include "../../pkcs11/p11_key.h"
+#include "../../pkcs11/p11_key_internal.h"
 #include "../../pkcs11/p11_rsa.h"
 
 static p11_module *tu_module;
@@ -91,6 +95,38 @@ static inline p11_key *tu_key_new(const char *label, const uint8_t *id, size_t i
         printf("tu_key_new: %s\n", p11_err_detail());
     CU_ASSERT_EQUAL_FATAL(rv, CKR_OK);
     return k;
+}
+
+/* The CRT components of an OpenSSL RSA key (freed by tu_components_free). */
+static inline uint8_t *tu_bn(const EVP_PKEY *pk, const char *name, size_t *len)
+{
+    BIGNUM *bn = NULL;
+    uint8_t *buf = NULL;
+
+    if (EVP_PKEY_get_bn_param(pk, name, &bn) && (buf = malloc(BN_num_bytes(bn) + 1)) != NULL)
+        *len = (size_t)BN_bn2bin(bn, buf);
+    BN_clear_free(bn);
+    return buf;
+}
+
+static inline void tu_components(const EVP_PKEY *pk, p11_rsa_components *c)
+{
+    c->n = tu_bn(pk, OSSL_PKEY_PARAM_RSA_N, &c->n_len);
+    c->e = tu_bn(pk, OSSL_PKEY_PARAM_RSA_E, &c->e_len);
+    c->d = tu_bn(pk, OSSL_PKEY_PARAM_RSA_D, &c->d_len);
+    c->p = tu_bn(pk, OSSL_PKEY_PARAM_RSA_FACTOR1, &c->p_len);
+    c->q = tu_bn(pk, OSSL_PKEY_PARAM_RSA_FACTOR2, &c->q_len);
+    c->dp = tu_bn(pk, OSSL_PKEY_PARAM_RSA_EXPONENT1, &c->dp_len);
+    c->dq = tu_bn(pk, OSSL_PKEY_PARAM_RSA_EXPONENT2, &c->dq_len);
+    c->qi = tu_bn(pk, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, &c->qi_len);
+}
+
+static inline void tu_components_free(p11_rsa_components *c)
+{
+    const uint8_t *all[] = {c->n, c->e, c->d, c->p, c->q, c->dp, c->dq, c->qi};
+
+    for (size_t i = 0; i < 8; i++)
+        free((void *)all[i]);
 }
 
 #endif
