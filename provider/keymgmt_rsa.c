@@ -50,6 +50,7 @@ static void *rsa_keymgmt_load(const void *reference, size_t reference_sz)
 {
     const CMK_RSA_REF *ref = reference;
 
+    cmk_store_load_done(); /* our key management was found: hide it again */
     if (reference_sz != sizeof(*ref) || ref->magic != CMK_RSA_REF_MAGIC)
         return NULL;
     return cmk_rsa_key_new_p11(ref->prov, ref->p11, ref->public_only);

@@ -20,10 +20,12 @@ const OSSL_ALGORITHM *cmk_keymgmt_algorithms(CMK_PROV *prov);
 const OSSL_ALGORITHM *cmk_asym_cipher_algorithms(CMK_PROV *prov);
 const OSSL_ALGORITHM *cmk_kem_algorithms(CMK_PROV *prov);
 
-/* Nonzero while this thread runs store.c's object callback: only then does the provider offer
- * its RSA key management, so that a plain fetch of "RSA" never selects cmk whatever the order
- * of providers in openssl.cnf (docs/architecture-provider.md). */
+/* Nonzero on this thread between store.c's export_object (OpenSSL found another provider's
+ * "RSA" key management for a token key) and keymgmt_rsa.c's load: only then does the provider
+ * offer its RSA key management, so that a plain fetch of "RSA" never selects cmk whatever the
+ * order of providers in openssl.cnf (docs/architecture-provider.md). _done closes the window. */
 int cmk_store_in_load(void);
+void cmk_store_load_done(void);
 
 /* The name cmk's RSA key management gives its operations (query_operation_name): the
  * asymmetric cipher and KEM for token keys are fetched by it, never by "RSA". */

@@ -6,9 +6,13 @@
  * OSSL_OBJECT_PARAM_REFERENCE that key management's load turns into a key object. The private
  * key stays in the token; its public half is read off the token.
  *
- * While the object callback runs, this thread may see the provider's RSA key management
- * (cmk_store_in_load): that is the only way OpenSSL finds it, so a fetch of "RSA" elsewhere
- * never lands on cmk (docs/architecture-provider.md).
+ * How OpenSSL 3.0 turns the reference into a key (crypto/store/store_result.c, try_key_ref):
+ * it first fetches "RSA" key management with no regard to provider; that finds the default
+ * provider's (cmk offers none then), so it calls this loader's export_object, and when that
+ * exports nothing it fetches "RSA" from the loader's own provider and calls its load. Only in
+ * that window, opened by store_export_object on this thread and closed by the load, does cmk
+ * offer its key management (cmk_store_in_load): a fetch of "RSA" anywhere else, and its cached
+ * result, never lands on cmk (docs/architecture-provider.md).
  */
 #include <string.h>
 #include <strings.h>
@@ -25,6 +29,7 @@ static OSSL_FUNC_store_set_ctx_params_fn store_set_ctx_params;
 static OSSL_FUNC_store_load_fn store_load;
 static OSSL_FUNC_store_eof_fn store_eof;
 static OSSL_FUNC_store_close_fn store_close;
+static OSSL_FUNC_store_export_object_fn store_export_object;
 
 typedef struct cmk_store_ctx {
     CMK_PROV *prov;
@@ -33,11 +38,16 @@ typedef struct cmk_store_ctx {
     int done;
 } CMK_STORE_CTX;
 
-static _Thread_local int store_loading;
+static _Thread_local int keymgmt_window;
 
 int cmk_store_in_load(void)
 {
-    return store_loading;
+    return keymgmt_window;
+}
+
+void cmk_store_load_done(void)
+{
+    keymgmt_window = 0;
 }
 
 static void *store_open(void *provctx, const char *uri)
@@ -119,9 +129,8 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cb
     params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, "RSA", 0);
     params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &ref, sizeof(ref));
     params[3] = OSSL_PARAM_construct_end();
-    store_loading++;
     ret = object_cb(params, object_cbarg);
-    store_loading--;
+    keymgmt_window = 0;
     return ret;
 }
 
@@ -143,6 +152,20 @@ static int store_close(void *loaderctx)
     return 1;
 }
 
+/* Called when the "RSA" key management OpenSSL found is another provider's: a token key is
+ * not exported (its private half cannot be; its public half stays with cmk so encryption uses
+ * the token's public object), and OpenSSL's next step is to fetch ours. */
+static int store_export_object(void *loaderctx, const void *reference, size_t reference_sz,
+                               OSSL_CALLBACK *export_cb, void *export_cbarg)
+{
+    const CMK_RSA_REF *ref = reference;
+
+    (void)loaderctx, (void)export_cb, (void)export_cbarg;
+    if (reference_sz == sizeof(*ref) && ref->magic == CMK_RSA_REF_MAGIC)
+        keymgmt_window = 1;
+    return 0;
+}
+
 static const OSSL_DISPATCH store_functions[] = {
     {OSSL_FUNC_STORE_OPEN, (void (*)(void))store_open},
     {OSSL_FUNC_STORE_SETTABLE_CTX_PARAMS, (void (*)(void))store_settable_ctx_params},
@@ -150,6 +173,7 @@ static const OSSL_DISPATCH store_functions[] = {
     {OSSL_FUNC_STORE_LOAD, (void (*)(void))store_load},
     {OSSL_FUNC_STORE_EOF, (void (*)(void))store_eof},
     {OSSL_FUNC_STORE_CLOSE, (void (*)(void))store_close},
+    {OSSL_FUNC_STORE_EXPORT_OBJECT, (void (*)(void))store_export_object},
     {0, NULL},
 };
 
