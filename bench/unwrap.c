@@ -12,7 +12,10 @@
  * every variant at 1 and 2 threads for S seconds (default 0.2), in an order that rotates from
  * round to round; the figures are medians over the rounds, ratios the median of the per-round
  * ratios to that round's raw loop. A second copy of the raw loop shows how noisy the machine is:
- * its ratio would be 1.000 on a quiet one.
+ * its ratio would be 1.000 on a quiet one. Besides unwraps per second (wall clock), each figure
+ * is also given per CPU-second of the threads doing the unwraps (CLOCK_THREAD_CPUTIME_ID; the
+ * token's work runs in the calling thread): the cost per unwrap, which other load on a shared
+ * machine disturbs far less than the wall-clock rate.
  *
  * This program dlopens the module and calls PKCS#11 itself: it is the reference the provider
  * is measured against. The provider unwraps first, so it initializes the module as it would
@@ -116,7 +119,16 @@ typedef struct worker {
     int index;
     enum variant v;
     unsigned long ops, failed;
+    double cpu; /* the thread's CPU seconds in the timed loop */
 } worker;
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void *worker_run(void *arg)
 {
@@ -128,6 +140,7 @@ static void *worker_run(void *arg)
     else if (w->v == V_MEM)
         ctx = oaep_ctx(b.mem_ctx, b.mem_key, 1);
     pthread_barrier_wait(&b.start);
+    w->cpu = thread_cpu();
     for (size_t k = (size_t)w->index * 17; !atomic_load_explicit(&b.stop, memory_order_relaxed);
          k++) {
         int ok;
@@ -145,16 +158,18 @@ static void *worker_run(void *arg)
         }
         ok ? w->ops++ : w->failed++;
     }
+    w->cpu = thread_cpu() - w->cpu;
     EVP_PKEY_CTX_free(ctx);
     return NULL;
 }
 
-/* Runs variant v with n threads for seconds; returns unwraps per second. */
-static double measure(enum variant v, int n, double seconds)
+/* Runs variant v with n threads for seconds; returns unwraps per second, and in *per_cpu
+ * unwraps per CPU-second of the threads that did them (robust to other load on the machine). */
+static double measure(enum variant v, int n, double seconds, double *per_cpu)
 {
     worker w[MAX_THREADS] = {{0}};
     unsigned long ops = 0, failed = 0;
-    double t0;
+    double t0, cpu = 0;
 
     atomic_store(&b.stop, 0);
     pthread_barrier_init(&b.start, NULL, (unsigned)n + 1);
@@ -169,7 +184,7 @@ static double measure(enum variant v, int n, double seconds)
     atomic_store(&b.stop, 1);
     for (int i = 0; i < n; i++) {
         pthread_join(w[i].tid, NULL);
-        ops += w[i].ops, failed += w[i].failed;
+        ops += w[i].ops, failed += w[i].failed, cpu += w[i].cpu;
     }
     t0 = now() - t0;
     pthread_barrier_destroy(&b.start);
@@ -178,6 +193,7 @@ static double measure(enum variant v, int n, double seconds)
                 variant_name[v], n, failed);
         exit(1);
     }
+    *per_cpu = (double)ops / cpu;
     return (double)ops / t0;
 }
 
@@ -306,8 +322,9 @@ static double median(double *v, int n)
 int main(int argc, char **argv)
 {
     const char *label = NULL, *pub = NULL, *priv = NULL;
-    static double rate[MAX_THREADS + 1][NVARIANTS][MAX_ROUNDS];
-    static double ratio[MAX_THREADS + 1][NVARIANTS][MAX_ROUNDS];
+    /* [0]: unwraps per second, [1]: per CPU-second; per thread count, variant, round */
+    static double rate[2][MAX_THREADS + 1][NVARIANTS][MAX_ROUNDS];
+    static double ratio[MAX_ROUNDS];
     int rounds = 15;
     double seconds = 0.2;
     EVP_PKEY_CTX *first;
@@ -339,24 +356,36 @@ int main(int argc, char **argv)
             for (int i = 0; i < NVARIANTS; i++) {
                 enum variant v = (enum variant)((i + r + n) % NVARIANTS);
 
-                rate[n][v][r] = measure(v, n, seconds);
+                rate[0][n][v][r] = measure(v, n, seconds, &rate[1][n][v][r]);
             }
     printf("unwrap: RSA-2048 OAEP SHA-1 decryption of a 32-byte key; %d rounds of %.2f s per "
            "figure, medians\n",
            rounds, seconds);
-    printf("%-8s %-42s %12s %14s\n", "threads", "variant", "unwraps/s", "ratio to raw");
+    printf("%-7s %-40s %10s %7s %12s %7s\n", "threads", "variant", "unwraps/s", "ratio",
+           "per CPU-s", "ratio");
     for (int n = 1; n <= MAX_THREADS; n++)
         for (int v = 0; v < NVARIANTS; v++) {
-            for (int r = 0; r < rounds; r++)
-                ratio[n][v][r] = rate[n][v][r] / rate[n][V_RAW][r];
-            printf("%-8d %-42s %12.0f %14.3f\n", n, variant_name[v], median(rate[n][v], rounds),
-                   median(ratio[n][v], rounds));
+            printf("%-7d %-40s", n, variant_name[v]);
+            for (int m = 0; m < 2; m++) {
+                for (int r = 0; r < rounds; r++)
+                    ratio[r] = rate[m][n][v][r] / rate[m][n][V_RAW][r];
+                printf(" %*.0f %7.3f", m ? 12 : 10, median(rate[m][n][v], rounds),
+                       median(ratio, rounds));
+            }
+            printf("\n");
         }
     for (int n = 1; n <= MAX_THREADS; n++) {
-        double m = median(ratio[n][V_PROV], rounds);
+        double m[2];
 
-        printf("goal: provider >= 0.97 of raw at %d thread%s: %.3f %s\n", n, n > 1 ? "s" : "", m,
-               m >= 0.97 ? "met" : "MISSED");
+        for (int k = 0; k < 2; k++) {
+            for (int r = 0; r < rounds; r++)
+                ratio[r] = rate[k][n][V_PROV][r] / rate[k][n][V_RAW][r];
+            m[k] = median(ratio, rounds);
+        }
+        printf("goal: provider >= 0.97 of raw at %d thread%s: %.3f per second (%s), %.3f per "
+               "CPU-second (%s)\n",
+               n, n > 1 ? "s" : "", m[0], m[0] >= 0.97 ? "met" : "MISSED", m[1],
+               m[1] >= 0.97 ? "met" : "MISSED");
     }
     for (int i = 0; i < MAX_THREADS; i++)
         b.p11->C_CloseSession(b.sessions[i]);
