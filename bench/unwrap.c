@@ -5,6 +5,7 @@
  * and run; and against OpenSSL's default provider with the same key in memory.
  *
  *   unwrap --label LABEL --pub PUB.pem --priv KEY.pem [--rounds N] [--seconds S]
+ *          [--only raw|raw2|prov|newctx|mem]
  *
  * The key LABEL must be in the token $CMK_TEST_TOKEN of module $CMK_TEST_MODULE (PIN in
  * $CMK_TEST_PIN_FILE), and $OPENSSL_CONF must load cmk for that token; KEY.pem is the same
@@ -16,6 +17,9 @@
  * is also given per CPU-second of the threads doing the unwraps (CLOCK_THREAD_CPUTIME_ID; the
  * token's work runs in the calling thread): the cost per unwrap, which other load on a shared
  * machine disturbs far less than the wall-clock rate.
+ *
+ * --only V runs variant V alone, in one thread, for S seconds and prints the count: for a
+ * profiler (valgrind --tool=callgrind counts instructions per unwrap, free of noise).
  *
  * This program dlopens the module and calls PKCS#11 itself: it is the reference the provider
  * is measured against. The provider unwraps first, so it initializes the module as it would
@@ -45,6 +49,7 @@
 #define MAX_ROUNDS  64
 
 enum variant { V_RAW, V_RAW_AGAIN, V_PROV, V_PROV_NEWCTX, V_MEM, NVARIANTS };
+static const char *variant_key[NVARIANTS] = {"raw", "raw2", "prov", "newctx", "mem"};
 static const char *variant_name[NVARIANTS] = {
     "raw PKCS#11 loop (reference)",
     "raw PKCS#11 loop again (noise control)",
@@ -63,6 +68,7 @@ static struct {
     CK_OBJECT_HANDLE p11_key;
     CK_SESSION_HANDLE sessions[MAX_THREADS];
     atomic_int stop;
+    unsigned long last_ops; /* unwraps done by the last measure() */
     pthread_barrier_t start;
 } b;
 
@@ -194,6 +200,7 @@ static double measure(enum variant v, int n, double seconds, double *per_cpu)
         exit(1);
     }
     *per_cpu = (double)ops / cpu;
+    b.last_ops = ops;
     return (double)ops / t0;
 }
 
@@ -325,7 +332,8 @@ int main(int argc, char **argv)
     /* [0]: unwraps per second, [1]: per CPU-second; per thread count, variant, round */
     static double rate[2][MAX_THREADS + 1][NVARIANTS][MAX_ROUNDS];
     static double ratio[MAX_ROUNDS];
-    int rounds = 15;
+    const char *only = NULL;
+    int rounds = 15, only_v = -1;
     double seconds = 0.2;
     EVP_PKEY_CTX *first;
 
@@ -340,10 +348,17 @@ int main(int argc, char **argv)
             rounds = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--seconds") == 0)
             seconds = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--only") == 0)
+            only = argv[i + 1];
     }
     if (label == NULL || pub == NULL || priv == NULL || rounds < 1 || rounds > MAX_ROUNDS ||
         seconds <= 0)
         die("usage: unwrap --label L --pub PUB.pem --priv KEY.pem [--rounds N] [--seconds S]");
+    for (int v = 0; only != NULL && v < NVARIANTS; v++)
+        if (strcmp(only, variant_key[v]) == 0)
+            only_v = v;
+    if (only != NULL && only_v < 0)
+        die("--only takes raw, raw2, prov, newctx or mem");
     setup_keys(label, pub, priv);
     first = oaep_ctx(b.prov_ctx, b.prov_key, 1); /* the provider initializes the module */
     if (!evp_unwrap(first, 0))
@@ -351,6 +366,13 @@ int main(int argc, char **argv)
     EVP_PKEY_CTX_free(first);
     setup_p11(label);
 
+    if (only_v >= 0) {
+        double per_cpu, rate1 = measure((enum variant)only_v, 1, seconds, &per_cpu);
+
+        printf("%s: %lu unwraps in %.2f s: %.0f/s, %.0f per CPU-second\n", variant_name[only_v],
+               b.last_ops, seconds, rate1, per_cpu);
+        return 0;
+    }
     for (int r = 0; r < rounds; r++)
         for (int n = 1; n <= MAX_THREADS; n++)
             for (int i = 0; i < NVARIANTS; i++) {
