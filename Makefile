@@ -1,6 +1,7 @@
 # cmk - customer-managed keys in a PKCS#11 token for every OpenSSL 3 application.
 #   make          build build/cmk.so (the provider) and the tools
 #   make check    run every test against a throw-away SoftHSM token
+#   make check-tsan  the provider's black-box tests under ThreadSanitizer
 #   make demo     show the main job end to end
 #   make bench    measure (figures as ratios against references taken in the same run)
 # SANITIZE=address,undefined or SANITIZE=thread builds into build/san-<name>/ instead.
