@@ -35,7 +35,7 @@ P11_OBJ   := $(P11_SRC:%.c=$(BUILD)/obj/%.o)
 PROV_OBJ  := $(PROV_SRC:%.c=$(BUILD)/obj/%.o)
 ENV_OBJ   := $(ENV_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS     := $(TOOL_SRC:softhsm-config/%.c=$(BUILD)/cmk-%)
-TESTS     := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_BINS := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 ifeq ($(IPSEC_MB),1)
@@ -46,7 +46,7 @@ endif
 .SECONDARY:
 .PHONY: all deps check check-style check-tsan demo bench clean format tests
 all: $(BUILD)/cmk.so $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(TOOLS)
-tests: all $(TESTS)
+tests: all $(TEST_BINS)
 
 deps:
 	@sh mk/deps.sh
