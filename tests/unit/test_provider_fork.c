@@ -20,23 +20,6 @@ static const char *skip_why;
 static EVP_PKEY *key;
 static testprov_wrapped keys[KEYS];
 
-static void setup(void)
-{
-    char pub_path[4096];
-
-    if ((libctx = testprov_libctx_new(&skip_why)) == NULL)
-        return;
-    if ((key = testprov_key_get(libctx, LABEL, pub_path, sizeof(pub_path))) == NULL) {
-        skip_why = "no test key (cmk-keygen or the store failed; see above)";
-        return;
-    }
-    if (!testprov_wrap_random(pub_path, keys, KEYS)) {
-        skip_why = "OpenSSL could not wrap test keys with the public key";
-        EVP_PKEY_free(key);
-        key = NULL;
-    }
-}
-
 /* Unwraps every test key with ctx (a new one per key when ctx is NULL); returns how many
  * failed or gave a wrong plaintext, printing the first error under who. Errors a success
  * left on the queue are cleared (counted as bad only in the test for them). */
@@ -173,7 +156,7 @@ int main(void)
     CU_pSuite s;
     int rc;
 
-    setup();
+    key = testprov_unwrap_setup(&libctx, LABEL, keys, KEYS, &skip_why);
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     s = CU_add_suite("provider_fork", NULL, NULL);

@@ -237,52 +237,55 @@ static int child_main(const char *mode, const char *path)
     return file_write(sp, s, sl) ? 0 : 1;
 }
 
-static void cross_process_path(char *buf, size_t size)
+/* The files a wrapped key and its secret cross between processes through. */
+typedef struct cross_files {
+    char base[4096], wrapped[4200], secret[4200];
+} cross_files;
+
+static void cross_files_name(cross_files *f)
 {
     const char *dir = testlib_env("CMK_TEST_DIR");
 
-    snprintf(buf, size, "%s/kem-cross-%d", dir != NULL ? dir : ".", (int)getpid());
+    snprintf(f->base, sizeof(f->base), "%s/kem-cross-%d", dir != NULL ? dir : ".", (int)getpid());
+    snprintf(f->wrapped, sizeof(f->wrapped), "%s.wrapped", f->base);
+    snprintf(f->secret, sizeof(f->secret), "%s.secret", f->base);
 }
 
 static void test_key_wrapped_here_unwraps_in_another_process(void)
 {
     uint8_t w[WRAPPED], s[SECRET], back[SECRET];
     size_t wl = sizeof(w), sl = sizeof(s), bl;
-    char path[4096], wp[4200], sp[4200];
+    cross_files f;
 
     if (skipped(__func__))
         return;
-    cross_process_path(path, sizeof(path));
-    snprintf(wp, sizeof(wp), "%s.wrapped", path);
-    snprintf(sp, sizeof(sp), "%s.secret", path);
+    cross_files_name(&f);
     CU_ASSERT_FATAL(kem_encapsulate(NULL, w, &wl, s, &sl));
-    CU_ASSERT_FATAL(file_write(wp, w, wl));
-    CU_ASSERT_EQUAL(testprov_self_run("decap", path, NULL), 0);
-    bl = file_read(sp, back, sizeof(back));
+    CU_ASSERT_FATAL(file_write(f.wrapped, w, wl));
+    CU_ASSERT_EQUAL(testprov_self_run("decap", f.base, NULL), 0);
+    bl = file_read(f.secret, back, sizeof(back));
     TEST_ASSERT_BYTES(back, bl, s, sl);
-    remove(wp);
-    remove(sp);
+    remove(f.wrapped);
+    remove(f.secret);
 }
 
 static void test_key_wrapped_elsewhere_unwraps_here(void)
 {
     uint8_t w[WRAPPED], s[SECRET], back[SECRET];
     size_t wl, sl, bl = sizeof(back);
-    char path[4096], wp[4200], sp[4200];
+    cross_files f;
 
     if (skipped(__func__))
         return;
-    cross_process_path(path, sizeof(path));
-    snprintf(wp, sizeof(wp), "%s.wrapped", path);
-    snprintf(sp, sizeof(sp), "%s.secret", path);
-    CU_ASSERT_EQUAL_FATAL(testprov_self_run("encap", path, NULL), 0);
-    wl = file_read(wp, w, sizeof(w));
-    sl = file_read(sp, s, sizeof(s));
+    cross_files_name(&f);
+    CU_ASSERT_EQUAL_FATAL(testprov_self_run("encap", f.base, NULL), 0);
+    wl = file_read(f.wrapped, w, sizeof(w));
+    sl = file_read(f.secret, s, sizeof(s));
     CU_ASSERT_EQUAL(sl, SECRET);
     CU_ASSERT(kem_decapsulate(NULL, w, wl, back, &bl));
     TEST_ASSERT_BYTES(back, bl, s, sl);
-    remove(wp);
-    remove(sp);
+    remove(f.wrapped);
+    remove(f.secret);
 }
 
 int main(int argc, char **argv)

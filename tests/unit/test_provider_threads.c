@@ -28,23 +28,6 @@ typedef struct worker {
     char first_error[512];
 } worker;
 
-static void setup(void)
-{
-    char pub_path[4096];
-
-    if ((libctx = testprov_libctx_new(&skip_why)) == NULL)
-        return;
-    if ((key = testprov_key_get(libctx, LABEL, pub_path, sizeof(pub_path))) == NULL) {
-        skip_why = "no test key (cmk-keygen or the store failed; see above)";
-        return;
-    }
-    if (!testprov_wrap_random(pub_path, keys, KEYS)) {
-        skip_why = "OpenSSL could not wrap test keys with the public key";
-        EVP_PKEY_free(key);
-        key = NULL;
-    }
-}
-
 static void *worker_run(void *arg)
 {
     worker *w = arg;
@@ -129,7 +112,7 @@ int main(void)
     CU_pSuite s;
     int rc;
 
-    setup();
+    key = testprov_unwrap_setup(&libctx, LABEL, keys, KEYS, &skip_why);
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     s = CU_add_suite("provider_threads", NULL, NULL);

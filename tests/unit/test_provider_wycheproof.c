@@ -168,30 +168,30 @@ static int wp_skip(const char *test)
     return 0;
 }
 
-static void test_oaep_sha1_valid_cases_decrypt_exactly_invalid_fail(void)
+/* Every case of file: valid ones give exactly msg, invalid ones fail. */
+static void wp_expect_exact(const char *test, const char *file, const char *tag, int padding,
+                            unsigned cases)
 {
     wp_counts c;
 
-    if (wp_skip(__func__))
+    if (wp_skip(test))
         return;
-    c = wp_file("rsa_oaep_2048_sha1_mgf1sha1_test.json", "oaep1", RSA_PKCS1_OAEP_PADDING, 0);
-    CU_ASSERT_EQUAL(c.cases, 36);
+    c = wp_file(file, tag, padding, 0);
+    CU_ASSERT_EQUAL(c.cases, cases);
     CU_ASSERT_EQUAL(c.valid_ok, c.valid);
     CU_ASSERT_EQUAL(c.invalid_refused, c.invalid);
     CU_ASSERT_EQUAL(c.wrong, 0);
 }
 
+static void test_oaep_sha1_valid_cases_decrypt_exactly_invalid_fail(void)
+{
+    wp_expect_exact(__func__, "rsa_oaep_2048_sha1_mgf1sha1_test.json", "oaep1",
+                    RSA_PKCS1_OAEP_PADDING, 36);
+}
+
 static void test_pkcs1_valid_cases_decrypt_exactly_invalid_fail(void)
 {
-    wp_counts c;
-
-    if (wp_skip(__func__))
-        return;
-    c = wp_file("rsa_pkcs1_2048_test.json", "pkcs1", RSA_PKCS1_PADDING, 0);
-    CU_ASSERT_EQUAL(c.cases, 67);
-    CU_ASSERT_EQUAL(c.valid_ok, c.valid);
-    CU_ASSERT_EQUAL(c.invalid_refused, c.invalid);
-    CU_ASSERT_EQUAL(c.wrong, 0);
+    wp_expect_exact(__func__, "rsa_pkcs1_2048_test.json", "pkcs1", RSA_PKCS1_PADDING, 67);
 }
 
 static void test_oaep_sha256_decrypts_or_is_refused_clearly(void)

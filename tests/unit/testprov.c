@@ -276,6 +276,26 @@ int testprov_wrap_random(const char *pub_path, testprov_wrapped *w, size_t n)
     return ok;
 }
 
+EVP_PKEY *testprov_unwrap_setup(OSSL_LIB_CTX **libctx, const char *label, testprov_wrapped *w,
+                                size_t n, const char **why)
+{
+    char pub_path[4096];
+    EVP_PKEY *key;
+
+    if ((*libctx = testprov_libctx_new(why)) == NULL)
+        return NULL;
+    if ((key = testprov_key_get(*libctx, label, pub_path, sizeof(pub_path))) == NULL) {
+        *why = "no test key (cmk-keygen or the store failed; see above)";
+        return NULL;
+    }
+    if (!testprov_wrap_random(pub_path, w, n)) {
+        *why = "OpenSSL could not wrap test keys with the public key";
+        EVP_PKEY_free(key);
+        return NULL;
+    }
+    return key;
+}
+
 EVP_PKEY_CTX *testprov_unwrap_ctx(OSSL_LIB_CTX *libctx, EVP_PKEY *key)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(libctx, key, NULL);

@@ -72,6 +72,12 @@ typedef struct testprov_wrapped {
  * encryptor made. Returns 1/0. */
 int testprov_wrap_random(const char *pub_path, testprov_wrapped *w, size_t n);
 
+/* What the unwrap tests share: a library context with cmk, the token key labelled label (made
+ * by cmk-keygen if need be) and n keys wrapped under it. Returns the key, or NULL with *why
+ * set; *libctx is set whenever it could be made. */
+EVP_PKEY *testprov_unwrap_setup(OSSL_LIB_CTX **libctx, const char *label, testprov_wrapped *w,
+                                size_t n, const char **why);
+
 /* A ctx ready to unwrap with key: EVP_PKEY_decrypt_init and RSA-OAEP SHA-1. NULL on failure. */
 EVP_PKEY_CTX *testprov_unwrap_ctx(OSSL_LIB_CTX *libctx, EVP_PKEY *key);
 
