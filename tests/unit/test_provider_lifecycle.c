@@ -15,7 +15,9 @@
  *   time; with cmk loaded too, a key opened and one unwrap, we measured the same. A leaked
  *   token, session pool or key would be 1 KiB or more.
  * - Children that load cmk, unwrap and return from main (own context kept or freed, or cmk
- *   in the default context freed by OpenSSL's exit-time cleanup) exit with status 0. */
+ *   in the default context freed by OpenSSL's exit-time cleanup) exit with status 0.
+ * - Independent processes started together (as services sharing a token start) each load
+ *   cmk, open the key and unwrap: every one succeeds. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@
 #define LOOP_ROUNDS      80 /* in the child, watching the heap */
 #define WARM_ROUNDS      20
 #define LEAK_ROUND_BYTES 512
+#define PROCESSES        6
 
 static OSSL_LIB_CTX *libctx;
 static const char *skip_why;
@@ -217,8 +220,23 @@ static int child_exit(int in_default, int free_all)
     return 0;
 }
 
+/* Loads cmk in its own context, opens the key and unwraps a few times. */
+static int child_unwrap(void)
+{
+    testprov_wrapped w;
+
+    if (!testprov_wrap_random(pub_path, &w, 1))
+        return 1;
+    for (int i = 0; i < 3; i++)
+        if (!round_run(&w, NULL))
+            return 1;
+    return 0;
+}
+
 static int child_main(const char *mode)
 {
+    if (strcmp(mode, "unwrap") == 0)
+        return child_unwrap();
     if (strcmp(mode, "loop") == 0)
         return child_loop();
     if (strcmp(mode, "exit-own") == 0)
@@ -263,6 +281,22 @@ static void test_exit_with_cmk_in_default_context(void)
     child_exits_zero(__func__, "exit-default");
 }
 
+static void test_processes_started_together_all_unwrap(void)
+{
+    int pids[PROCESSES], failed = 0;
+
+    if (key == NULL) {
+        testlib_skip(__func__, skip_why);
+        return;
+    }
+    for (int i = 0; i < PROCESSES; i++)
+        pids[i] = testprov_self_spawn("unwrap", NULL);
+    for (int i = 0; i < PROCESSES; i++)
+        failed += testprov_wait(pids[i]) != 0;
+    printf("%d processes started together: %d failed\n", PROCESSES, failed);
+    CU_ASSERT_EQUAL(failed, 0);
+}
+
 int main(int argc, char **argv)
 {
     CU_pSuite s;
@@ -286,6 +320,8 @@ int main(int argc, char **argv)
     CU_add_test(s, "exit_with_own_context_kept", test_exit_with_own_context_kept);
     CU_add_test(s, "exit_with_own_context_freed", test_exit_with_own_context_freed);
     CU_add_test(s, "exit_with_cmk_in_default_context", test_exit_with_cmk_in_default_context);
+    CU_add_test(s, "processes_started_together_all_unwrap",
+                test_processes_started_together_all_unwrap);
     rc = testlib_run();
     EVP_PKEY_free(key);
     OSSL_LIB_CTX_free(libctx);

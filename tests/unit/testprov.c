@@ -98,27 +98,37 @@ EVP_PKEY *testprov_key_load(OSSL_LIB_CTX *libctx, const char *label)
     return key;
 }
 
-/* Runs argv (a NULL-terminated vector) and returns its exit status, -1 if it did not exit. */
-static int run_wait(char *const argv[])
+/* Starts argv (a NULL-terminated vector); returns its pid or -1. */
+static pid_t run_start(char *const argv[])
 {
-    int status;
     pid_t pid;
 
     fflush(NULL);
-    if ((pid = fork()) < 0)
-        return -1;
-    if (pid == 0) {
+    if ((pid = fork()) == 0) {
         execv(argv[0], argv);
         printf("testprov: exec %s failed\n", argv[0]);
         _exit(127);
     }
-    if (waitpid(pid, &status, 0) != pid)
+    return pid;
+}
+
+int testprov_wait(int pid)
+{
+    int status;
+
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
         return -1;
     if (WIFSIGNALED(status)) {
-        printf("testprov: %s died of signal %d\n", argv[0], WTERMSIG(status));
+        printf("testprov: process %d died of signal %d\n", pid, WTERMSIG(status));
         return -1;
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Runs argv and returns its exit status, -1 if it did not exit. */
+static int run_wait(char *const argv[])
+{
+    return testprov_wait(run_start(argv));
 }
 
 int testprov_key_make(const char *label, const char *import_pem, const char *pubout)
@@ -345,19 +355,37 @@ char *testprov_errors(void)
     return text;
 }
 
+/* argv for this program again: "/proc/self/exe" and up to 14 arguments from ap. */
+static void self_argv(char *argv[16], const char *arg, va_list ap)
+{
+    int n = 0;
+
+    argv[n++] = "/proc/self/exe";
+    for (const char *a = arg; a != NULL && n < 15; a = va_arg(ap, const char *))
+        argv[n++] = (char *)a;
+    argv[n] = NULL;
+}
+
 int testprov_self_run(const char *arg, ...)
 {
     char *argv[16];
     va_list ap;
-    int n = 0;
 
-    argv[n++] = "/proc/self/exe";
     va_start(ap, arg);
-    for (const char *a = arg; a != NULL && n < 15; a = va_arg(ap, const char *))
-        argv[n++] = (char *)a;
+    self_argv(argv, arg, ap);
     va_end(ap);
-    argv[n] = NULL;
     return run_wait(argv);
+}
+
+int testprov_self_spawn(const char *arg, ...)
+{
+    char *argv[16];
+    va_list ap;
+
+    va_start(ap, arg);
+    self_argv(argv, arg, ap);
+    va_end(ap);
+    return (int)run_start(argv);
 }
 
 size_t testprov_heap_bytes(void)

@@ -93,6 +93,11 @@ char *testprov_errors(void);
  * returns its exit status, or -1 when it did not exit normally (the signal is printed). */
 int testprov_self_run(const char *arg, ...);
 
+/* Starts this program again with the given arguments without waiting: returns its pid, or -1.
+ * testprov_wait returns its exit status as testprov_self_run does. */
+int testprov_self_spawn(const char *arg, ...);
+int testprov_wait(int pid);
+
 /* Heap bytes in use (mallinfo2), for growth checks. */
 size_t testprov_heap_bytes(void);
 
