@@ -17,8 +17,8 @@
  * - Children that load cmk, unwrap and return from main (own context kept or freed, or cmk
  *   in the default context freed by OpenSSL's exit-time cleanup) exit with status 0.
  * - Sessions closed behind the provider's back (C_CloseAllSessions, which also logs out) do not
- *   fail the next unwraps. (Not while another thread is inside C_Decrypt: SoftHSM 2.6.1 then
- *   crashes in C_Decrypt, a use after free of the closed session's operation.)
+ *   fail the next unwraps. (Not tried while another thread is inside C_Decrypt: SoftHSM 2.6.1
+ *   then crashes, SIGSEGV in C_Decrypt or glibc's "corrupted double-linked list".)
  * - Independent processes started together (as services sharing a token start) each load
  *   cmk, open the key and unwrap: every one succeeds. */
 #include <dlfcn.h>
