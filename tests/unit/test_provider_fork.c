@@ -2,7 +2,12 @@
  * used) before the fork, through a new EVP_PKEY_CTX and through one the parent had set up; the
  * parent goes on unwrapping afterwards; children running side by side and a grandchild do too.
  * (PKCS#11 v2.40 section 6.6: a child must re-initialize the module; cmk does it for them.)
- * A successful unwrap leaves nothing on the caller's error queue, in the child too. */
+ * A successful unwrap leaves nothing on the caller's error queue, in the child too. A process
+ * whose other threads are unwrapping when it forks has children that unwrap too (none may hang
+ * or crash: each has CHILD_SECONDS to finish). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +17,11 @@
 #include "testlib.h"
 #include "testprov.h"
 
-#define KEYS  8
-#define LABEL "ptest-unwrap"
+#define KEYS          8
+#define LABEL         "ptest-unwrap"
+#define BUSY_THREADS  4
+#define BUSY_FORKS    40
+#define CHILD_SECONDS 5
 
 static OSSL_LIB_CTX *libctx;
 static const char *skip_why;
@@ -151,6 +159,62 @@ static void test_grandchild_unwraps(void)
     CU_ASSERT_EQUAL(child_status(pid), 0);
 }
 
+static atomic_int busy_stop;
+
+static void *busy_run(void *arg)
+{
+    EVP_PKEY_CTX *ctx = testprov_unwrap_ctx(libctx, key);
+
+    (void)arg;
+    while (!atomic_load(&busy_stop)) {
+        testprov_unwrap_check(ctx, &keys[0]);
+        ERR_clear_error();
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return NULL;
+}
+
+static void test_child_forked_while_threads_unwrap(void)
+{
+    pthread_t busy[BUSY_THREADS];
+    unsigned ok = 0, failed = 0, hung = 0, crashed = 0;
+
+    if (skipped(__func__))
+        return;
+    atomic_store(&busy_stop, 0);
+    for (int i = 0; i < BUSY_THREADS; i++)
+        CU_ASSERT_FATAL(pthread_create(&busy[i], NULL, busy_run, NULL) == 0);
+    for (int i = 0; i < BUSY_FORKS; i++) {
+        pid_t pid;
+        int status;
+
+        usleep(20000);
+        fflush(NULL);
+        if ((pid = fork()) == 0) {
+            EVP_PKEY_CTX *ctx;
+
+            alarm(CHILD_SECONDS);
+            ctx = testprov_unwrap_ctx(libctx, key);
+            _exit(testprov_unwrap_check(ctx, &keys[1]) == 1 ? 0 : 1);
+        }
+        if (pid < 0 || waitpid(pid, &status, 0) != pid)
+            failed++;
+        else if (WIFEXITED(status))
+            WEXITSTATUS(status) == 0 ? ok++ : failed++;
+        else if (WTERMSIG(status) == SIGALRM)
+            hung++;
+        else
+            crashed++;
+    }
+    atomic_store(&busy_stop, 1);
+    for (int i = 0; i < BUSY_THREADS; i++)
+        pthread_join(busy[i], NULL);
+    printf("%d forks while %d threads unwrap: %u children unwrapped, %u failed, %u hung "
+           "(killed after %d s), %u crashed\n",
+           BUSY_FORKS, BUSY_THREADS, ok, failed, hung, CHILD_SECONDS, crashed);
+    CU_ASSERT_EQUAL(ok, BUSY_FORKS);
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -167,6 +231,7 @@ int main(void)
     CU_add_test(s, "children_side_by_side_and_parent_meanwhile",
                 test_children_side_by_side_and_parent_meanwhile);
     CU_add_test(s, "grandchild_unwraps", test_grandchild_unwraps);
+    CU_add_test(s, "child_forked_while_threads_unwrap", test_child_forked_while_threads_unwrap);
     CU_add_test(s, "child_unwrap_leaves_error_queue_empty",
                 test_child_unwrap_leaves_error_queue_empty);
     rc = testlib_run();
