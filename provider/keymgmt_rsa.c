@@ -169,9 +169,9 @@ static const OSSL_PARAM *rsa_keymgmt_export_types(int selection)
 static int rsa_keymgmt_get_params(void *keydata, OSSL_PARAM params[])
 {
     CMK_RSA_KEY *key = keydata;
-    int bits = (int)key->bytes * 8;
     OSSL_PARAM *p;
     BIGNUM *bn = NULL;
+    int bits;
 
     if (key->pub == NULL)
         return 0;
