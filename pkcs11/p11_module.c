@@ -131,8 +131,16 @@ CK_RV p11_module_get(const char *name_or_path, const char *init_args, p11_module
         if (strcmp(m->path, path) == 0)
             break;
     if (m != NULL) {
-        m->refs++;
-        rv = CKR_OK;
+        /* one C_Initialize per process: other init args cannot take effect */
+        if ((m->init_args == NULL) != (init_args == NULL) ||
+            (init_args != NULL && strcmp(m->init_args, init_args) != 0)) {
+            rv = p11_err_set(P11_R_BAD_ARGUMENT,
+                             "module '%s' is already initialized with other init args", path);
+            m = NULL;
+        } else {
+            m->refs++;
+            rv = CKR_OK;
+        }
     } else {
         rv = module_new(path, init_args, &m);
         if (rv == CKR_OK) {

@@ -170,8 +170,9 @@ CK_RV p11_rsa_decrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, si
                       uint8_t *out, size_t *out_len)
 {
     if (!k->has_priv)
-        return p11_err_set(P11_R_OBJECT_NOT_FOUND, "key '%s' on token '%s' has no private half",
-                           p11_key_label(k), k->t->label);
+        return p11_err_set(k->t->pin_spec == NULL ? P11_R_NO_PIN : P11_R_OBJECT_NOT_FOUND,
+                           "key '%s' on token '%s' has no private half", p11_key_label(k),
+                           k->t->label);
     if (out == NULL || out_len == NULL || *out_len < k->n_len)
         return p11_err_set(P11_R_BAD_ARGUMENT, "RSA decrypt: output smaller than the modulus");
     return rsa_run(k, p, 1, in, in_len, out, out_len);

@@ -174,10 +174,14 @@ static void test_token_without_pin_sees_no_private_key(void)
     CU_ASSERT_FATAL(pid >= 0);
     if (pid == 0) {
         p11_token *t = NULL;
-        p11_key *k = NULL;
+        p11_key *k = NULL, *k2 = NULL;
+        uint8_t buf[256] = {0};
+        size_t len = sizeof(buf);
         int ok = p11_token_open(tu_module, tu_uri, NULL, &t) == CKR_OK &&
                  p11_key_find(t, uri, &k) == CKR_OK && !p11_key_has_private(k) &&
-                 p11_key_has_public_object(k);
+                 p11_key_has_public_object(k) &&
+                 p11_rsa_decrypt(k, NULL, buf, sizeof(buf), buf, &len) == P11_R_NO_PIN &&
+                 p11_key_find(t, "pkcs11:object=no-such-key", &k2) == P11_R_NO_PIN;
 
         if (!ok)
             printf("child: %s\n", p11_err_detail());
