@@ -18,6 +18,7 @@
 static OSSL_FUNC_keymgmt_new_fn rsa_keymgmt_new;
 static OSSL_FUNC_keymgmt_free_fn rsa_keymgmt_free;
 static OSSL_FUNC_keymgmt_load_fn rsa_keymgmt_load;
+static OSSL_FUNC_keymgmt_dup_fn rsa_keymgmt_dup;
 static OSSL_FUNC_keymgmt_has_fn rsa_keymgmt_has;
 static OSSL_FUNC_keymgmt_match_fn rsa_keymgmt_match;
 static OSSL_FUNC_keymgmt_import_fn rsa_keymgmt_import;
@@ -54,6 +55,23 @@ static void *rsa_keymgmt_load(const void *reference, size_t reference_sz)
     if (reference_sz != sizeof(*ref) || ref->magic != CMK_RSA_REF_MAGIC)
         return NULL;
     return cmk_rsa_key_new_p11(ref->prov, ref->p11, ref->public_only);
+}
+
+/* EVP_PKEY_dup: a key is immutable, so the copy shares the token reference and public half. */
+static void *rsa_keymgmt_dup(const void *keydata_from, int selection)
+{
+    const CMK_RSA_KEY *from = keydata_from;
+    CMK_RSA_KEY *key;
+
+    if ((key = rsa_keymgmt_new(from->prov)) == NULL)
+        return NULL;
+    if (from->p11 != NULL)
+        key->p11 = p11_key_ref(from->p11);
+    if (from->pub != NULL && EVP_PKEY_up_ref(from->pub))
+        key->pub = from->pub;
+    key->bytes = from->bytes;
+    key->has_private = from->has_private && (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0;
+    return key;
 }
 
 static int rsa_keymgmt_has(const void *keydata, int selection)
@@ -169,9 +187,9 @@ static const OSSL_PARAM *rsa_keymgmt_export_types(int selection)
 static int rsa_keymgmt_get_params(void *keydata, OSSL_PARAM params[])
 {
     CMK_RSA_KEY *key = keydata;
-    int bits = (int)key->bytes * 8;
     OSSL_PARAM *p;
     BIGNUM *bn = NULL;
+    int bits;
 
     if (key->pub == NULL)
         return 0;
@@ -228,6 +246,7 @@ static const OSSL_DISPATCH rsa_keymgmt_functions[] = {
     {OSSL_FUNC_KEYMGMT_NEW, (void (*)(void))rsa_keymgmt_new},
     {OSSL_FUNC_KEYMGMT_FREE, (void (*)(void))rsa_keymgmt_free},
     {OSSL_FUNC_KEYMGMT_LOAD, (void (*)(void))rsa_keymgmt_load},
+    {OSSL_FUNC_KEYMGMT_DUP, (void (*)(void))rsa_keymgmt_dup},
     {OSSL_FUNC_KEYMGMT_HAS, (void (*)(void))rsa_keymgmt_has},
     {OSSL_FUNC_KEYMGMT_MATCH, (void (*)(void))rsa_keymgmt_match},
     {OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void))rsa_keymgmt_import},

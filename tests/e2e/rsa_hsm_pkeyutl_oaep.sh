@@ -38,9 +38,16 @@ refuse "a blob wrapped with an OAEP label does not unwrap without it" "CKR_" \
     openssl pkeyutl -decrypt -inkey "$key" -pkeyopt rsa_padding_mode:oaep -in dk.lbl -out dk.5
 case "$CMK_TEST_MODULE" in
 *softhsm*)
-    # SoftHSM 2.6.1 ignores pSourceData in C_Decrypt: a labelled blob fails with
-    # CKR_GENERAL_ERROR and a label-less one unwraps whatever label is given.
-    skip "OAEP with a label unwraps with that label" "SoftHSM 2.6.1 ignores OAEP labels" ;;
+    # SoftHSM 2.6.1 ignores pSourceData in C_Decrypt (a label-less blob would unwrap under any
+    # label): asked for a label, the provider refuses rather than unwrap without it.
+    refuse "OAEP with a label is refused: the token would ignore the label" \
+        "cannot do RSA-OAEP with a label" \
+        openssl pkeyutl -decrypt -inkey "$key" -pkeyopt rsa_padding_mode:oaep \
+        -pkeyopt rsa_oaep_label:0102030405 -in dk.lbl -out dk.4
+    openssl pkeyutl -encrypt -pubin -inkey pub.pem -pkeyopt rsa_padding_mode:oaep -in dk -out dk.nolbl
+    refuse "... also for a blob made without one" "cannot do RSA-OAEP with a label" \
+        openssl pkeyutl -decrypt -inkey "$key" -pkeyopt rsa_padding_mode:oaep \
+        -pkeyopt rsa_oaep_label:0102030405 -in dk.nolbl -out dk.4 ;;
 *)
     check "OAEP with a label unwraps with that label" sh -c \
         "openssl pkeyutl -decrypt -inkey '$key' -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_label:0102030405 -in dk.lbl -out dk.4 && cmp dk dk.4" ;;

@@ -13,13 +13,7 @@ static const unsigned char dk[32] = "0123456789abcdef0123456789abcdef";
 
 static int suite_setup(void)
 {
-    char uri[256];
-
-    if (tp_keygen("asym", uri, sizeof(uri)) != 0) {
-        printf("no test token or cmk-keygen failed: run through make check\n");
-        return 1;
-    }
-    return (key = tp_key_load(uri, OSSL_STORE_INFO_PKEY)) == NULL;
+    return tp_suite_keys("asym", &key, NULL);
 }
 
 static int suite_teardown(void)

@@ -11,15 +11,7 @@ static EVP_PKEY *key, *pub;
 
 static int suite_setup(void)
 {
-    char uri[256];
-
-    if (tp_keygen("kem", uri, sizeof(uri)) != 0) {
-        printf("no test token or cmk-keygen failed: run through make check\n");
-        return 1;
-    }
-    key = tp_key_load(uri, OSSL_STORE_INFO_PKEY);
-    pub = tp_key_load(uri, OSSL_STORE_INFO_PUBKEY);
-    return key == NULL || pub == NULL;
+    return tp_suite_keys("kem", &key, &pub);
 }
 
 static int suite_teardown(void)

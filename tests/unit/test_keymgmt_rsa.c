@@ -14,15 +14,7 @@ static EVP_PKEY *key, *pub;
 
 static int suite_setup(void)
 {
-    char uri[256];
-
-    if (tp_keygen("kmgmt", uri, sizeof(uri)) != 0) {
-        printf("no test token or cmk-keygen failed: run through make check\n");
-        return 1;
-    }
-    key = tp_key_load(uri, OSSL_STORE_INFO_PKEY);
-    pub = tp_key_load(uri, OSSL_STORE_INFO_PUBKEY);
-    return key == NULL || pub == NULL;
+    return tp_suite_keys("kmgmt", &key, &pub);
 }
 
 static int suite_teardown(void)
@@ -106,6 +98,20 @@ static void test_keymgmt_public_view_cannot_decrypt(void)
     ERR_clear_error();
 }
 
+/* EVP_PKEY_dup of a token key is the same token key, still able to decrypt. */
+static void test_keymgmt_dup_is_the_same_token_key(void)
+{
+    EVP_PKEY *d = EVP_PKEY_dup(key);
+    EVP_PKEY_CTX *ctx;
+
+    CU_ASSERT_FATAL(d != NULL);
+    CU_ASSERT_EQUAL(EVP_PKEY_eq(d, key), 1);
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, d, NULL);
+    CU_ASSERT_TRUE(ctx != NULL && EVP_PKEY_decrypt_init(ctx) > 0);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(d);
+}
+
 /* OpenSSL 3.0 gives a fetch without properties to the first provider in openssl.cnf that
  * offers the name; cmk offers its RSA key management only to its own store. */
 static void test_keymgmt_never_chosen_for_rsa_by_name(void)
@@ -131,14 +137,15 @@ int main(void)
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     s = CU_add_suite("keymgmt_rsa", suite_setup, suite_teardown);
-    CU_add_test(s, "keymgmt_never_chosen_for_rsa_by_name_before_loading",
+    CU_add_test(s, "keymgmt_rsa_by_name_is_not_cmk_after_a_first_store_load",
                 test_keymgmt_never_chosen_for_rsa_by_name);
     CU_add_test(s, "keymgmt_key_is_rsa_with_its_sizes", test_keymgmt_key_is_rsa_with_its_sizes);
     CU_add_test(s, "keymgmt_public_half_matches_memory_copy",
                 test_keymgmt_public_half_matches_memory_copy);
     CU_add_test(s, "keymgmt_private_half_never_exported", test_keymgmt_private_half_never_exported);
     CU_add_test(s, "keymgmt_public_view_cannot_decrypt", test_keymgmt_public_view_cannot_decrypt);
-    CU_add_test(s, "keymgmt_never_chosen_for_rsa_by_name_after_loading",
+    CU_add_test(s, "keymgmt_dup_is_the_same_token_key", test_keymgmt_dup_is_the_same_token_key);
+    CU_add_test(s, "keymgmt_rsa_by_name_is_not_cmk_after_token_operations",
                 test_keymgmt_never_chosen_for_rsa_by_name);
     return testlib_run();
 }

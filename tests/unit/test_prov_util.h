@@ -57,6 +57,22 @@ end:
     return pkey;
 }
 
+/* Suite setup: a new key "<what>-<pid>" in the token, loaded as a private key and as a
+ * public-only key. Returns 0 on success, as CUnit wants. */
+static inline int tp_suite_keys(const char *what, EVP_PKEY **key, EVP_PKEY **pub)
+{
+    char uri[256];
+
+    if (tp_keygen(what, uri, sizeof(uri)) != 0) {
+        printf("no test token or cmk-keygen failed: run through make check\n");
+        return 1;
+    }
+    *key = tp_key_load(uri, OSSL_STORE_INFO_PKEY);
+    if (pub != NULL)
+        *pub = tp_key_load(uri, OSSL_STORE_INFO_PUBKEY);
+    return *key == NULL || (pub != NULL && *pub == NULL);
+}
+
 /* Is the test token SoftHSM (SHA-1-only OAEP, labels ignored)? */
 static inline int tp_softhsm(void)
 {
