@@ -3,8 +3,6 @@
 #include <string.h>
 #include "header.h"
 
-#define ENV_FIXED_PREFIX_BYTES (ENV_MAGIC_BYTES + 1 + 4)
-
 const char *env_header_err_str(env_header_err e)
 {
     switch (e) {

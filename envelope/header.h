@@ -18,18 +18,19 @@
 #include <stdint.h>
 #include "cursor.h"
 
-#define ENV_MAGIC             "CMKE"
-#define ENV_MAGIC_BYTES       4
-#define ENV_FORMAT_VERSION    1
-#define ENV_SALT_BYTES        32
-#define ENV_COMMIT_BYTES      32
-#define ENV_MAX_NAME_BYTES    255
-#define ENV_MAX_VERSION_BYTES 64
-#define ENV_MAX_WRAPPED_BYTES 1024 /* RSA-8192 */
-#define ENV_MAX_CONTEXT_PAIRS 32
-#define ENV_MAX_CONTEXT_BYTES 255 /* each key and each value */
-#define ENV_MIN_CHUNK_BYTES   1024
-#define ENV_MAX_CHUNK_BYTES   (16u << 20)
+#define ENV_MAGIC              "CMKE"
+#define ENV_MAGIC_BYTES        4
+#define ENV_FIXED_PREFIX_BYTES 9 /* magic, version, header length */
+#define ENV_FORMAT_VERSION     1
+#define ENV_SALT_BYTES         32
+#define ENV_COMMIT_BYTES       32
+#define ENV_MAX_NAME_BYTES     255
+#define ENV_MAX_VERSION_BYTES  64
+#define ENV_MAX_WRAPPED_BYTES  1024 /* RSA-8192 */
+#define ENV_MAX_CONTEXT_PAIRS  32
+#define ENV_MAX_CONTEXT_BYTES  255 /* each key and each value */
+#define ENV_MIN_CHUNK_BYTES    1024
+#define ENV_MAX_CHUNK_BYTES    (16u << 20)
 #define ENV_MAX_HEADER_BYTES                                                                       \
     (4 + 1 + 4 + 1 + 1 + ENV_MAX_NAME_BYTES + 1 + ENV_MAX_VERSION_BYTES + 2 +                      \
      ENV_MAX_WRAPPED_BYTES + ENV_SALT_BYTES + 4 + 1 +                                              \
