@@ -25,6 +25,7 @@ IPSEC_MB := $(shell test -f /usr/include/intel-ipsec-mb.h && echo 1)
 P11_SRC   := $(wildcard pkcs11/*.c)
 PROV_SRC  := $(wildcard provider/*.c)
 ENV_SRC   := $(wildcard envelope/*.c)
+CLI_SRC   := $(wildcard cli/*.c)
 TOOL_SRC  := $(wildcard softhsm-config/*.c)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TLIB_SRC  := tests/unit/testlib.c
@@ -32,6 +33,7 @@ TLIB_SRC  := tests/unit/testlib.c
 P11_OBJ   := $(P11_SRC:%.c=$(BUILD)/obj/%.o)
 PROV_OBJ  := $(PROV_SRC:%.c=$(BUILD)/obj/%.o)
 ENV_OBJ   := $(ENV_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS     := $(TOOL_SRC:softhsm-config/%.c=$(BUILD)/cmk-%)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -42,7 +44,7 @@ endif
 
 .SECONDARY:
 .PHONY: all deps check check-style demo bench clean format tests
-all: $(BUILD)/cmk.so $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(TOOLS)
+all: $(BUILD)/cmk.so $(BUILD)/cmk $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(TOOLS)
 tests: all $(TESTS)
 
 deps:
@@ -63,6 +65,9 @@ $(BUILD)/libcmkenv.a: $(ENV_OBJ)
 $(BUILD)/cmk.so: $(PROV_OBJ) $(BUILD)/libcmkp11.a
 	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $(PROV_OBJ) $(BUILD)/libcmkp11.a $(PROV_LIBS) $(LDLIBS)
 
+$(BUILD)/cmk: $(CLI_OBJ) $(BUILD)/libcmkenv.a $(BUILD)/libcmkp11.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/cmk-%: $(BUILD)/obj/softhsm-config/%.o $(BUILD)/libcmkp11.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -82,8 +87,8 @@ bench: deps
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) sh bench/run.sh
 
-FORMAT_SRC = $(P11_SRC) $(PROV_SRC) $(ENV_SRC) $(TOOL_SRC) $(TEST_SRC) $(TLIB_SRC) \
-	     $(wildcard pkcs11/*.h provider/*.h envelope/*.h tests/unit/*.h)
+FORMAT_SRC = $(P11_SRC) $(PROV_SRC) $(ENV_SRC) $(CLI_SRC) $(TOOL_SRC) $(TEST_SRC) $(TLIB_SRC) \
+	     $(wildcard pkcs11/*.h provider/*.h envelope/*.h cli/*.h tests/unit/*.h)
 format:
 	clang-format -i $(FORMAT_SRC)
 
