@@ -186,7 +186,7 @@ static int file_decrypt(cmk_cli *cli, const crypt_args *a, int in_fd, int out_fd
     }
     if ((rc = cli_unwrap(cli, &h, ikm)) != CMK_EXIT_OK)
         goto end;
-    rc = stream_status(env_stream_decrypt(&o, &h, &raw, ikm, in_fd, out_fd), in, out);
+    rc = stream_status(env_stream_decrypt(&o, &h, ikm, in_fd, out_fd), in, out);
 end:
     OPENSSL_cleanse(ikm, sizeof(ikm));
     env_buf_free(&raw);

@@ -201,7 +201,7 @@ env_err env_stream_encrypt(const env_stream_opts *o, env_header *h,
         e = raw.failed ? ENV_E_NOMEM : ENV_E_HEADER;
         goto end;
     }
-    if (!env_file_keys_derive(o->libctx, o->propq, ikm, h->salt, raw.data, raw.len, &keys))
+    if (!env_file_keys_derive(o->libctx, o->propq, ikm, h, &keys))
         goto end;
     memcpy(h->commitment, keys.commitment, ENV_COMMIT_BYTES);
     memcpy(raw.data + raw.len - ENV_COMMIT_BYTES, keys.commitment, ENV_COMMIT_BYTES);
@@ -242,14 +242,14 @@ env_err env_stream_header_read(int in_fd, env_header *h, env_buf *raw, env_heade
     return *herr == ENV_HDR_OK ? ENV_OK : ENV_E_HEADER;
 }
 
-env_err env_stream_decrypt(const env_stream_opts *o, const env_header *h, const env_buf *raw,
+env_err env_stream_decrypt(const env_stream_opts *o, const env_header *h,
                            const uint8_t ikm[ENV_KEY_BYTES], int in_fd, int out_fd)
 {
     env_file_keys keys = {0};
     env_run run = {0};
     env_err e = ENV_E_CRYPTO;
 
-    if (!env_file_keys_derive(o->libctx, o->propq, ikm, h->salt, raw->data, raw->len, &keys))
+    if (!env_file_keys_derive(o->libctx, o->propq, ikm, h, &keys))
         goto end;
     if (!env_file_keys_check(&keys, h->commitment)) {
         e = ENV_E_COMMIT;
