@@ -35,6 +35,7 @@ static const struct {
 } verbs[] = {
     {"encrypt", cmd_encrypt, "encrypt files or a stream under a key"},
     {"decrypt", cmd_decrypt, "decrypt files or a stream"},
+    {"rewrap", cmd_rewrap, "move files to a key's current version; the body is not touched"},
     {"inspect", cmd_inspect, "show a file's header, without any key"},
 };
 

@@ -82,7 +82,7 @@ static EVP_PKEY_CTX *oaep_ctx(cmk_cli *cli, EVP_PKEY *pkey, int encrypt, env_wra
     return pctx;
 }
 
-int cli_wrap_new(cmk_cli *cli, env_header *h, uint8_t ikm[ENV_KEY_BYTES])
+int cli_wrap(cmk_cli *cli, env_header *h, const uint8_t ikm[ENV_KEY_BYTES])
 {
     EVP_PKEY *pkey = key_load(cli, h->key_name, h->key_version);
     EVP_PKEY_CTX *pctx = NULL;
@@ -92,11 +92,9 @@ int cli_wrap_new(cmk_cli *cli, env_header *h, uint8_t ikm[ENV_KEY_BYTES])
     if (pkey == NULL)
         return 0;
     h->wrap_alg = ENV_WRAP_RSA_OAEP; /* what every token here can do (SoftHSM: SHA-1 only) */
-    if (RAND_priv_bytes_ex(cli_libctx(cli), ikm, ENV_KEY_BYTES, 0) != 1 ||
-        (pctx = oaep_ctx(cli, pkey, 1, h->wrap_alg)) == NULL ||
+    if ((pctx = oaep_ctx(cli, pkey, 1, h->wrap_alg)) == NULL ||
         EVP_PKEY_encrypt(pctx, h->wrapped, &len, ikm, ENV_KEY_BYTES) != 1) {
         cli_fail(CMK_EXIT_FAIL, "wrapping a key under '%s': %s", h->key_name, ossl_why());
-        OPENSSL_cleanse(ikm, ENV_KEY_BYTES);
         goto end;
     }
     h->wrapped_len = len;
@@ -105,6 +103,19 @@ end:
     EVP_PKEY_CTX_free(pctx);
     EVP_PKEY_free(pkey);
     return ok;
+}
+
+int cli_wrap_new(cmk_cli *cli, env_header *h, uint8_t ikm[ENV_KEY_BYTES])
+{
+    if (RAND_priv_bytes_ex(cli_libctx(cli), ikm, ENV_KEY_BYTES, 0) != 1) {
+        cli_fail(CMK_EXIT_FAIL, "no random bytes for a new key");
+        return 0;
+    }
+    if (!cli_wrap(cli, h, ikm)) {
+        OPENSSL_cleanse(ikm, ENV_KEY_BYTES);
+        return 0;
+    }
+    return 1;
 }
 
 int cli_unwrap(cmk_cli *cli, const env_header *h, uint8_t ikm[ENV_KEY_BYTES])

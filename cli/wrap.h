@@ -18,6 +18,9 @@
  * wrapped under key version h->key_name / h->key_version. */
 int cli_wrap_new(cmk_cli *cli, env_header *h, uint8_t ikm[ENV_KEY_BYTES]);
 
+/* The same with a given intermediate key (rewrap). */
+int cli_wrap(cmk_cli *cli, env_header *h, const uint8_t ikm[ENV_KEY_BYTES]);
+
 /* Unwraps h's intermediate key in the token. Returns a CMK_EXIT_* code after printing why. */
 int cli_unwrap(cmk_cli *cli, const env_header *h, uint8_t ikm[ENV_KEY_BYTES]);
 
