@@ -35,7 +35,7 @@ PROV_OBJ  := $(PROV_SRC:%.c=$(BUILD)/obj/%.o)
 ENV_OBJ   := $(ENV_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS     := $(TOOL_SRC:softhsm-config/%.c=$(BUILD)/cmk-%)
-TESTS     := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_BINS := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 ifeq ($(IPSEC_MB),1)
 CFLAGS    += -DCMK_HAVE_IPSEC_MB
@@ -45,7 +45,7 @@ endif
 .SECONDARY:
 .PHONY: all deps check check-style demo bench clean format tests
 all: $(BUILD)/cmk.so $(BUILD)/cmk $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(TOOLS)
-tests: all $(TESTS)
+tests: all $(TEST_BINS)
 
 deps:
 	@sh mk/deps.sh
