@@ -83,7 +83,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh mk/demo.sh
 
-bench: deps
+bench:
+	@sh mk/deps.sh bench
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) sh bench/run.sh
 

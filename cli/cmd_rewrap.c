@@ -78,7 +78,7 @@ static int rewrap_one(cmk_cli *cli, const char *target, const char *path)
         cli_out_abort(&out);
         goto end;
     }
-    if (!cli_out_commit(&out)) {
+    if (!cli_out_commit(&out, 1)) {
         rc = cli_fail(CMK_EXIT_FAIL, "%s: %s", path, strerror(errno));
         goto end;
     }

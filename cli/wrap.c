@@ -18,6 +18,13 @@ static struct {
     int used;
 } cache[CLI_CACHE_SLOTS];
 
+static unsigned long token_ops;
+
+unsigned long cli_wrap_token_ops(void)
+{
+    return token_ops;
+}
+
 void cli_wrap_cache_wipe(void)
 {
     OPENSSL_cleanse(cache, sizeof(cache));
@@ -92,6 +99,7 @@ int cli_wrap(cmk_cli *cli, env_header *h, const uint8_t ikm[ENV_KEY_BYTES])
     if (pkey == NULL)
         return 0;
     h->wrap_alg = ENV_WRAP_RSA_OAEP; /* what every token here can do (SoftHSM: SHA-1 only) */
+    token_ops++;
     if ((pctx = oaep_ctx(cli, pkey, 1, h->wrap_alg)) == NULL ||
         EVP_PKEY_encrypt(pctx, h->wrapped, &len, ikm, ENV_KEY_BYTES) != 1) {
         cli_fail(CMK_EXIT_FAIL, "wrapping a key under '%s': %s", h->key_name, ossl_why());
@@ -136,6 +144,7 @@ int cli_unwrap(cmk_cli *cli, const env_header *h, uint8_t ikm[ENV_KEY_BYTES])
     }
     if ((pkey = key_load(cli, h->key_name, h->key_version)) == NULL)
         return CMK_EXIT_FAIL;
+    token_ops++;
     if ((pctx = oaep_ctx(cli, pkey, 0, h->wrap_alg)) == NULL ||
         EVP_PKEY_decrypt(pctx, out, &len, h->wrapped, h->wrapped_len) != 1 ||
         len != ENV_KEY_BYTES) {

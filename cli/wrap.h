@@ -26,4 +26,7 @@ int cli_unwrap(cmk_cli *cli, const env_header *h, uint8_t ikm[ENV_KEY_BYTES]);
 
 void cli_wrap_cache_wipe(void);
 
+/* How many wraps and unwraps this process asked the token for (for --json summaries). */
+unsigned long cli_wrap_token_ops(void);
+
 #endif
