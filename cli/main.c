@@ -3,6 +3,7 @@
  *   cmk [--config FILE] [--module M] [--token URI] [--pin-source file:P|env:V] VERB ...
  * Global flags come before the verb and override the config file (docs/cmk.md).
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,8 @@ int main(int argc, char **argv)
 
     /* A core dump of this process could hold data keys. */
     setrlimit(RLIMIT_CORE, &no_core);
+    /* Past a file size limit, let write() fail (EFBIG) so the output is removed cleanly. */
+    signal(SIGXFSZ, SIG_IGN);
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--version") == 0) {
             printf("cmk %s\n", CMK_VERSION);
