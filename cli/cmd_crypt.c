@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 #include "cmds.h"
 #include "outfile.h"
+#include "progress.h"
 #include "token.h"
 #include "wrap.h"
 #include "../envelope/stream.h"
@@ -160,19 +161,37 @@ static int stream_status(env_err e, const char *in, const char *out)
     }
 }
 
+/* Options for one file's stream: threads, and a progress line for a large regular file. */
+static env_stream_opts stream_opts(cmk_cli *cli, const crypt_args *a, cli_progress *pr, int in_fd,
+                                   const char *in)
+{
+    env_stream_opts o = {.libctx = cli_libctx(cli), .threads = a->threads};
+    struct stat st;
+
+    cli_progress_start(pr, a->encrypt ? "encrypting" : "decrypting", in,
+                       fstat(in_fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
+    o.progress = cli_progress_update;
+    o.progress_arg = pr;
+    return o;
+}
+
 static int file_encrypt(cmk_cli *cli, const crypt_args *a, const env_header *tmpl,
                         const uint8_t *ikm, int in_fd, int out_fd, const char *in, const char *out)
 {
-    env_stream_opts o = {.libctx = cli_libctx(cli), .threads = a->threads};
+    cli_progress pr;
+    env_stream_opts o = stream_opts(cli, a, &pr, in_fd, in);
     env_header h = *tmpl;
+    env_err e = env_stream_encrypt(&o, &h, ikm, in_fd, out_fd);
 
-    return stream_status(env_stream_encrypt(&o, &h, ikm, in_fd, out_fd), in, out);
+    cli_progress_end(&pr);
+    return stream_status(e, in, out);
 }
 
 static int file_decrypt(cmk_cli *cli, const crypt_args *a, int in_fd, int out_fd, const char *in,
                         const char *out)
 {
-    env_stream_opts o = {.libctx = cli_libctx(cli), .threads = a->threads};
+    cli_progress pr;
+    env_stream_opts o = stream_opts(cli, a, &pr, in_fd, in);
     env_header h;
     env_header_err herr;
     env_buf raw = {0};
@@ -194,8 +213,11 @@ static int file_decrypt(cmk_cli *cli, const crypt_args *a, int in_fd, int out_fd
     }
     if ((rc = cli_unwrap(cli, &h, ikm)) != CMK_EXIT_OK)
         goto end;
-    rc = stream_status(env_stream_decrypt(&o, &h, ikm, in_fd, out_fd), in, out);
+    e = env_stream_decrypt(&o, &h, ikm, in_fd, out_fd);
+    cli_progress_end(&pr);
+    rc = stream_status(e, in, out);
 end:
+    cli_progress_end(&pr);
     OPENSSL_cleanse(ikm, sizeof(ikm));
     env_buf_free(&raw);
     return rc;

@@ -84,6 +84,8 @@ typedef struct env_run {
     uint8_t *inbuf, *outbuf;
     size_t slots, in_slot, out_slot;
     int enc;
+    const env_stream_opts *opts;
+    uint64_t bytes_in;
 } env_run;
 
 static void run_job(void *arg, size_t j, unsigned worker)
@@ -119,6 +121,7 @@ static env_err run_new(env_run *r, const env_stream_opts *o, const env_file_keys
 
     memset(r, 0, sizeof(*r));
     r->enc = enc;
+    r->opts = o;
     r->slots = 2 * (size_t)threads;
     if (r->slots > max_slots)
         r->slots = max_slots > 2 ? max_slots : 2;
@@ -181,7 +184,10 @@ static env_err run_stream(env_run *r, int in_fd, int out_fd)
 
             if (!write_full(out_fd, r->jobs[j].out, len))
                 return ENV_E_WRITE;
+            r->bytes_in += r->jobs[j].in_len;
         }
+        if (r->opts->progress != NULL)
+            r->opts->progress(r->opts->progress_arg, r->bytes_in);
     }
     return ENV_OK;
 }

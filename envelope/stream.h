@@ -47,6 +47,9 @@ typedef struct env_stream_opts {
     OSSL_LIB_CTX *libctx; /* for AES-256-GCM, HKDF, SHA-256 and the salt's RNG; NULL: default */
     const char *propq;
     unsigned threads; /* 0: one per online CPU */
+    /* Called after each batch written, with the input bytes consumed so far; may be NULL. */
+    void (*progress)(void *arg, uint64_t bytes_in);
+    void *progress_arg;
 } env_stream_opts;
 
 /* On ENV_OK, h->salt and h->commitment hold the values written. ikm is not kept. */
