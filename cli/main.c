@@ -43,7 +43,8 @@ static const struct {
 static int usage(FILE *to, int code)
 {
     fprintf(to, "usage: cmk [--config FILE] [--module M] [--token URI] "
-                "[--pin-source file:PATH|env:VAR] VERB [ARGS]\n\nverbs:\n");
+                "[--pin-source file:PATH|env:VAR] [--key-cache-seconds N] VERB [ARGS]\n\n"
+                "verbs:\n");
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
         fprintf(to, "  %-9s %s\n", verbs[i].name, verbs[i].help);
     fprintf(to, "\nWithout --config or CMK_CONFIG, cmk uses its own SoftHSM token under "
@@ -60,6 +61,16 @@ static int flag_value(int *i, int argc, char **argv, const char *flag, char **ds
     free(*dst);
     *dst = strdup(argv[++*i]);
     return 1;
+}
+
+/* A flag given on the command line wins over the config file. */
+static void setting_override(char **setting, char **flag)
+{
+    if (*flag == NULL)
+        return;
+    free(*setting);
+    *setting = *flag;
+    *flag = NULL;
 }
 
 int main(int argc, char **argv)
@@ -87,7 +98,8 @@ int main(int argc, char **argv)
         if (!flag_value(&i, argc, argv, "--config", &config) &&
             !flag_value(&i, argc, argv, "--module", &flags.module) &&
             !flag_value(&i, argc, argv, "--token", &flags.token) &&
-            !flag_value(&i, argc, argv, "--pin-source", &flags.pin_source))
+            !flag_value(&i, argc, argv, "--pin-source", &flags.pin_source) &&
+            !flag_value(&i, argc, argv, "--key-cache-seconds", &flags.cache_seconds))
             return cli_fail(CMK_EXIT_USAGE, "unknown option %s (see cmk --help)", argv[i]);
     }
     if (i == argc)
@@ -102,21 +114,10 @@ int main(int argc, char **argv)
         else
             rc = cli_settings_load(&cli.s, config);
         if (rc == CMK_EXIT_OK) {
-            if (flags.module != NULL) {
-                free(cli.s.module);
-                cli.s.module = flags.module;
-                flags.module = NULL;
-            }
-            if (flags.token != NULL) {
-                free(cli.s.token);
-                cli.s.token = flags.token;
-                flags.token = NULL;
-            }
-            if (flags.pin_source != NULL) {
-                free(cli.s.pin_source);
-                cli.s.pin_source = flags.pin_source;
-                flags.pin_source = NULL;
-            }
+            setting_override(&cli.s.module, &flags.module);
+            setting_override(&cli.s.token, &flags.token);
+            setting_override(&cli.s.pin_source, &flags.pin_source);
+            setting_override(&cli.s.cache_seconds, &flags.cache_seconds);
             rc = verbs[v].fn(&cli, argc - i, argv + i);
         }
         OSSL_LIB_CTX_free(cli.libctx);

@@ -1,6 +1,7 @@
 /* wrap.c - wrapping and unwrapping intermediate keys with the CMK; see wrap.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -10,13 +11,22 @@
 #include <openssl/store.h>
 #include "wrap.h"
 
-#define CLI_CACHE_SLOTS 8
+#define CLI_CACHE_SLOTS           8
+#define CLI_CACHE_DEFAULT_SECONDS 300 /* a revoked key stops decryption within this */
 
 static struct {
     uint8_t digest[32];
     uint8_t ikm[ENV_KEY_BYTES];
+    time_t at;
     int used;
 } cache[CLI_CACHE_SLOTS];
+
+static long cache_seconds(const cmk_cli *cli)
+{
+    const char *v = cli->s.cache_seconds;
+
+    return v != NULL ? strtol(v, NULL, 10) : CLI_CACHE_DEFAULT_SECONDS;
+}
 
 static unsigned long token_ops;
 
@@ -132,15 +142,19 @@ int cli_unwrap(cmk_cli *cli, const env_header *h, uint8_t ikm[ENV_KEY_BYTES])
     size_t len = sizeof(out), slot;
     EVP_PKEY *pkey = NULL;
     EVP_PKEY_CTX *pctx = NULL;
+    long ttl = cache_seconds(cli);
     int rc = CMK_EXIT_FAIL;
 
     if (!EVP_Digest(h->wrapped, h->wrapped_len, digest, NULL, EVP_sha256(), NULL))
         return cli_fail(CMK_EXIT_FAIL, "SHA-256 failed");
     for (slot = 0; slot < CLI_CACHE_SLOTS; slot++) {
-        if (cache[slot].used && CRYPTO_memcmp(cache[slot].digest, digest, 32) == 0) {
+        if (!cache[slot].used || CRYPTO_memcmp(cache[slot].digest, digest, 32) != 0)
+            continue;
+        if (time(NULL) - cache[slot].at < ttl) {
             memcpy(ikm, cache[slot].ikm, ENV_KEY_BYTES);
             return CMK_EXIT_OK;
         }
+        OPENSSL_cleanse(&cache[slot], sizeof(cache[slot])); /* expired: ask the token again */
     }
     if ((pkey = key_load(cli, h->key_name, h->key_version)) == NULL)
         return CMK_EXIT_FAIL;
@@ -153,13 +167,16 @@ int cli_unwrap(cmk_cli *cli, const env_header *h, uint8_t ikm[ENV_KEY_BYTES])
         goto end;
     }
     memcpy(ikm, out, ENV_KEY_BYTES);
+    rc = CMK_EXIT_OK;
+    if (ttl <= 0)
+        goto end;
     for (slot = 0; slot < CLI_CACHE_SLOTS && cache[slot].used; slot++)
         ;
     slot %= CLI_CACHE_SLOTS; /* full: reuse the first slot */
     memcpy(cache[slot].digest, digest, 32);
     memcpy(cache[slot].ikm, out, ENV_KEY_BYTES);
+    cache[slot].at = time(NULL);
     cache[slot].used = 1;
-    rc = CMK_EXIT_OK;
 end:
     OPENSSL_cleanse(out, sizeof(out));
     EVP_PKEY_CTX_free(pctx);

@@ -4,8 +4,9 @@
  * unwrap happens in the token, exactly as it would for any other OpenSSL application.
  *
  * Unwrapped keys are cached in this process by the SHA-256 of their wrapped form, so a call
- * that decrypts many files under one wrapped key asks the token once. The cache is wiped at
- * exit (cli_wrap_cache_wipe).
+ * that decrypts many files under one wrapped key asks the token once — for at most
+ * key-cache-seconds (default 300; 0 asks the token for every file), so that a revoked key
+ * stops a long run within that bound. The cache is wiped at exit (cli_wrap_cache_wipe).
  */
 #ifndef CMK_CLI_WRAP_H
 #define CMK_CLI_WRAP_H
