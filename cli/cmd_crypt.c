@@ -58,6 +58,8 @@ static int crypt_args_parse(crypt_args *a, int argc, char **argv)
         {"chunk-size", required_argument, NULL, 's'},
         {"threads", required_argument, NULL, 't'},
         {"force", no_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},
+        {"sync", no_argument, NULL, 'y'},
         {NULL, 0, NULL, 0},
     };
     int c;

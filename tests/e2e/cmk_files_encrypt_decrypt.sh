@@ -77,3 +77,74 @@ check "a rewrapped file still decrypts" sh -c \
 refuse "a PIN on the command line is refused" "never goes on the command line" \
     "$BUILD_DIR/cmk" --pin 1234 encrypt --key "$key" big
 refuse "a missing key is named" "no key named 'nokey'" cmk encrypt --key nokey big
+
+# One token operation per call, however many files; key-cache-seconds 0 asks for every file.
+check "decrypting five files costs one token operation" sh -c \
+    "'$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
+     --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt --json --force many/*.cmk |
+     grep -q '\"files\":5,\"failed\":0,\"token_operations\":1}'"
+check "... and five with --key-cache-seconds 0" sh -c \
+    "'$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
+     --pin-source 'file:$CMK_TEST_PIN_FILE' --key-cache-seconds 0 decrypt --json --force \
+     many/*.cmk | grep -q '\"token_operations\":5}'"
+
+# Constant memory: a file far larger than the address space cmk is allowed streams through.
+case "${LD_PRELOAD:-}" in
+*san*) skip "a 256 MiB file under a 160 MiB address-space limit" "sanitizer runtimes reserve terabytes of address space" ;;
+*)
+    head -c 268435456 /dev/zero >huge
+    check "a 256 MiB file under a 160 MiB address-space limit" sh -c \
+        "ulimit -v 163840 && '$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' \
+         --token 'pkcs11:token=$CMK_TEST_TOKEN' --pin-source 'file:$CMK_TEST_PIN_FILE' \
+         encrypt --key $key --threads 2 -o huge.cmk huge &&
+         '$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
+         --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o - huge.cmk | cmp -s - huge"
+    rm -f huge huge.cmk
+    ;;
+esac
+
+# Killed mid-way: the input is intact and nothing appears under the final name.
+head -c 100000000 /dev/urandom >victim
+cp victim victim.orig
+cmk encrypt --key "$key" -o victim.cmk victim &
+pid=$!
+sleep 0.05
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+if [ -e victim.cmk ]; then
+    check "a finished encrypt left a complete file" cmk decrypt -o victim.back victim.cmk
+else
+    ok "SIGKILL during encrypt leaves no file under the final name"
+fi
+check "... and the input intact" cmp -s victim victim.orig
+rm -f .victim.cmk.cmk-tmp-* victim.cmk victim.back
+cmk encrypt --key "$key" -o victim.cmk victim
+cmk decrypt -o victim.out victim.cmk &
+pid=$!
+sleep 0.05
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+if [ -e victim.out ]; then
+    check "a finished decrypt left a complete file" cmp -s victim.out victim
+else
+    ok "SIGKILL during decrypt leaves no file under the final name"
+fi
+check "... and the encrypted input intact" cmk decrypt -o victim.again victim.cmk
+cmk encrypt --key "$key" -o victim.cmk2 victim
+cmk rewrap victim.cmk2 &
+pid=$!
+sleep 0.02
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+check "SIGKILL during rewrap leaves the file readable" sh -c \
+    "'$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
+     --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o victim.r victim.cmk2 && cmp -s victim.r victim"
+check "SIGTERM removes the temporary file" sh -c \
+    "'$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
+     --pin-source 'file:$CMK_TEST_PIN_FILE' encrypt --key $key -o victim.t victim & p=\$!;
+     sleep 0.05; kill -TERM \$p; wait \$p; ! ls -a | grep -q 'victim.t.cmk-tmp'"
+check "--sync writes durably and round-trips" sh -c \
+    "'$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
+     --pin-source 'file:$CMK_TEST_PIN_FILE' encrypt --sync --key $key -o synced.cmk big &&
+     '$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
+     --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt --sync -o synced synced.cmk && cmp -s synced big"
