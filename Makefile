@@ -19,11 +19,15 @@ BUILD    := build/san-$(subst $(comma),-,$(SANITIZE))
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
-# intel-ipsec-mb is x86-64 only: without it the provider simply offers no AES-GCM.
+# intel-ipsec-mb is x86-64 only: without it the provider simply offers no AES-GCM. Its header is
+# needed at build time only: cmk.so dlopens libIPSec_MB.so.1 at run time (docs/aes-gcm.md).
+# `make IPSEC_MB=` builds as if it were absent.
 IPSEC_MB := $(shell test -f /usr/include/intel-ipsec-mb.h && echo 1)
 
 P11_SRC   := $(wildcard pkcs11/*.c)
-PROV_SRC  := $(wildcard provider/*.c)
+# Exactly one AES-GCM back end (provider/cipher_aes_gcm_hw_*.c) goes into the provider.
+GCM_HW    := $(if $(IPSEC_MB),provider/cipher_aes_gcm_hw_ipsecmb.c,provider/cipher_aes_gcm_hw_none.c)
+PROV_SRC  := $(filter-out provider/cipher_aes_gcm_hw_%.c,$(wildcard provider/*.c)) $(GCM_HW)
 TOOL_SRC  := $(wildcard softhsm-config/*.c)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TLIB_SRC  := tests/unit/testlib.c
@@ -33,10 +37,6 @@ PROV_OBJ  := $(PROV_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS     := $(TOOL_SRC:softhsm-config/%.c=$(BUILD)/cmk-%)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-ifeq ($(IPSEC_MB),1)
-CFLAGS    += -DCMK_HAVE_IPSEC_MB
-PROV_LIBS := -lIPSec_MB
-endif
 
 .SECONDARY:
 .PHONY: all deps check demo bench clean format tests
@@ -55,7 +55,7 @@ $(BUILD)/libcmkp11.a: $(P11_OBJ)
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/cmk.so: $(PROV_OBJ) $(BUILD)/libcmkp11.a
-	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $(PROV_OBJ) $(BUILD)/libcmkp11.a $(PROV_LIBS) $(LDLIBS)
+	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $(PROV_OBJ) $(BUILD)/libcmkp11.a $(LDLIBS)
 
 $(BUILD)/cmk-%: $(BUILD)/obj/softhsm-config/%.o $(BUILD)/libcmkp11.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
