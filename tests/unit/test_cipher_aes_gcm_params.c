@@ -1,0 +1,421 @@
+/*
+ * test_cipher_aes_gcm_params.c - cmk's AES-GCM keeps OpenSSL's EVP contract: the same
+ * parameters and flags as the default provider's GCM, tags of 1..16 bytes, reinit with a new
+ * IV, EVP_CIPHER_CTX_copy, generated IVs, TLS 1.2 records (RFC 5288) byte for byte, the same
+ * refusals, and many threads at once.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/provider.h>
+#include "testlib.h"
+
+static OSSL_LIB_CTX *libctx;
+static EVP_CIPHER *cmk_gcm, *ref_gcm; /* AES-256-GCM from cmk and from default */
+static const uint8_t key[32] = {0x60, 0x3d, 0xeb, 0x10, 0x15, 0xca, 0x71, 0xbe, 0x2b, 0x73, 0xae,
+                                0xf0, 0x85, 0x7d, 0x77, 0x81, 0x1f, 0x35, 0x2c, 0x07, 0x3b, 0x61,
+                                0x08, 0xd7, 0x2d, 0x98, 0x10, 0xa3, 0x09, 0x14, 0xdf, 0xf4};
+static const uint8_t iv[12] = {0xca, 0xfe, 0xba, 0xbe, 0xfa, 0xce, 0xdb, 0xad, 0xde, 0xca, 0xf8};
+static const uint8_t aad[20] = "record header, etc.";
+static uint8_t msg[1000];
+
+#define NEED_GCM()                                                                                 \
+    do {                                                                                           \
+        if (cmk_gcm == NULL) {                                                                     \
+            TEST_SKIP("cmk offers no AES-GCM here (built without intel-ipsec-mb, or no AES-NI)");  \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static int suite_init(void)
+{
+    const char *build = testlib_env("CMK_BUILD");
+
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (uint8_t)(i * 7 + 3);
+    if ((libctx = OSSL_LIB_CTX_new()) == NULL ||
+        !OSSL_PROVIDER_set_default_search_path(libctx, build != NULL ? build : "build") ||
+        OSSL_PROVIDER_load(libctx, "cmk") == NULL || OSSL_PROVIDER_load(libctx, "default") == NULL)
+        return 1;
+    cmk_gcm = EVP_CIPHER_fetch(libctx, "AES-256-GCM", "provider=cmk");
+    ref_gcm = EVP_CIPHER_fetch(libctx, "AES-256-GCM", "provider=default");
+    ERR_clear_error();
+    return ref_gcm == NULL;
+}
+
+static int suite_clean(void)
+{
+    EVP_CIPHER_free(cmk_gcm);
+    EVP_CIPHER_free(ref_gcm);
+    OSSL_LIB_CTX_free(libctx);
+    return 0;
+}
+
+/* Seals msg[0..len) with AAD; returns the context after final (caller frees) or NULL. */
+static EVP_CIPHER_CTX *seal(const EVP_CIPHER *c, size_t len, uint8_t *out)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n, m;
+
+    if (!EVP_EncryptInit_ex(ctx, c, NULL, key, iv) ||
+        !EVP_EncryptUpdate(ctx, NULL, &n, aad, sizeof(aad)) ||
+        !EVP_EncryptUpdate(ctx, out, &n, msg, (int)len) || !EVP_EncryptFinal_ex(ctx, out + n, &m)) {
+        EVP_CIPHER_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* Opens ct[0..len) with a tag of taglen bytes; 1 when it authenticates. */
+static int open_ct(const EVP_CIPHER *c, const uint8_t *ct, size_t len, const uint8_t *tag,
+                   int taglen, uint8_t *out)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n, m, ok;
+
+    ok = EVP_DecryptInit_ex(ctx, c, NULL, key, iv) &&
+         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, taglen, (void *)tag) > 0 &&
+         EVP_DecryptUpdate(ctx, NULL, &n, aad, sizeof(aad)) &&
+         EVP_DecryptUpdate(ctx, out, &n, ct, (int)len) && EVP_DecryptFinal_ex(ctx, out + n, &m);
+    EVP_CIPHER_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
+static void test_algorithm_params_and_flags_match_default(void)
+{
+    const char *ints[] = {OSSL_CIPHER_PARAM_AEAD, OSSL_CIPHER_PARAM_CUSTOM_IV,
+                          OSSL_CIPHER_PARAM_CTS, OSSL_CIPHER_PARAM_TLS1_MULTIBLOCK,
+                          OSSL_CIPHER_PARAM_HAS_RAND_KEY};
+
+    NEED_GCM();
+    CU_ASSERT_EQUAL(EVP_CIPHER_get_flags(cmk_gcm), EVP_CIPHER_get_flags(ref_gcm));
+    CU_ASSERT_EQUAL(EVP_CIPHER_get_mode(cmk_gcm), EVP_CIPH_GCM_MODE);
+    CU_ASSERT_EQUAL(EVP_CIPHER_get_key_length(cmk_gcm), 32);
+    CU_ASSERT_EQUAL(EVP_CIPHER_get_iv_length(cmk_gcm), 12);
+    CU_ASSERT_EQUAL(EVP_CIPHER_get_block_size(cmk_gcm), 1);
+    CU_ASSERT_EQUAL(EVP_CIPHER_get_nid(cmk_gcm), EVP_CIPHER_get_nid(ref_gcm));
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        int a = -1, b = -2;
+        OSSL_PARAM pa[] = {OSSL_PARAM_int(ints[i], &a), OSSL_PARAM_END};
+        OSSL_PARAM pb[] = {OSSL_PARAM_int(ints[i], &b), OSSL_PARAM_END};
+
+        CU_ASSERT_TRUE(EVP_CIPHER_get_params(cmk_gcm, pa) && EVP_CIPHER_get_params(ref_gcm, pb));
+        CU_ASSERT_EQUAL(a, b);
+    }
+}
+
+/* Every parameter the default's GCM lists is listed by ours, and the other way round. */
+static int same_names(const OSSL_PARAM *a, const OSSL_PARAM *b)
+{
+    int ok = 1;
+
+    for (const OSSL_PARAM *p = a; p->key != NULL; p++)
+        if (OSSL_PARAM_locate_const(b, p->key) == NULL) {
+            printf("  parameter %s missing\n", p->key);
+            ok = 0;
+        }
+    return ok;
+}
+
+static void test_ctx_param_lists_match_default(void)
+{
+    NEED_GCM();
+    CU_ASSERT_TRUE(same_names(EVP_CIPHER_gettable_ctx_params(ref_gcm),
+                              EVP_CIPHER_gettable_ctx_params(cmk_gcm)));
+    CU_ASSERT_TRUE(same_names(EVP_CIPHER_gettable_ctx_params(cmk_gcm),
+                              EVP_CIPHER_gettable_ctx_params(ref_gcm)));
+    CU_ASSERT_TRUE(same_names(EVP_CIPHER_settable_ctx_params(ref_gcm),
+                              EVP_CIPHER_settable_ctx_params(cmk_gcm)));
+    CU_ASSERT_TRUE(same_names(EVP_CIPHER_settable_ctx_params(cmk_gcm),
+                              EVP_CIPHER_settable_ctx_params(ref_gcm)));
+    CU_ASSERT_TRUE(
+        same_names(EVP_CIPHER_gettable_params(ref_gcm), EVP_CIPHER_gettable_params(cmk_gcm)));
+}
+
+/* Tags of every length: get and set behave as the default's, a flipped bit is refused. */
+static void test_tag_lengths_1_to_16_as_default(void)
+{
+    uint8_t ct1[100], ct2[100], pt[100], t1[17], t2[17];
+    EVP_CIPHER_CTX *a, *b;
+
+    NEED_GCM();
+    CU_ASSERT_FATAL((a = seal(cmk_gcm, 100, ct1)) != NULL && (b = seal(ref_gcm, 100, ct2)) != NULL);
+    TEST_ASSERT_BYTES(ct1, 100, ct2, 100);
+    for (int len = 0; len <= 17; len++) {
+        int ga = EVP_CIPHER_CTX_ctrl(a, EVP_CTRL_AEAD_GET_TAG, len, t1) > 0;
+        int gb = EVP_CIPHER_CTX_ctrl(b, EVP_CTRL_AEAD_GET_TAG, len, t2) > 0;
+
+        CU_ASSERT_EQUAL(ga, gb);
+        CU_ASSERT_EQUAL(ga, len >= 1 && len <= 16);
+        if (!ga)
+            continue;
+        TEST_ASSERT_BYTES(t1, (size_t)len, t2, (size_t)len);
+        CU_ASSERT_TRUE(open_ct(cmk_gcm, ct1, 100, t1, len, pt));
+        TEST_ASSERT_BYTES(pt, 100, msg, 100);
+        t1[len - 1] ^= 0x80;
+        CU_ASSERT_FALSE(open_ct(cmk_gcm, ct1, 100, t1, len, pt));
+        CU_ASSERT_FALSE(open_ct(ref_gcm, ct1, 100, t1, len, pt));
+    }
+    ct1[50] ^= 1;
+    CU_ASSERT_TRUE(EVP_CIPHER_CTX_ctrl(a, EVP_CTRL_AEAD_GET_TAG, 16, t1) > 0);
+    CU_ASSERT_FALSE(open_ct(cmk_gcm, ct1, 100, t1, 16, pt));
+    ERR_clear_error();
+    EVP_CIPHER_CTX_free(a);
+    EVP_CIPHER_CTX_free(b);
+}
+
+/* What OpenSSL refuses, cmk refuses: each step is run on both providers. */
+static int refusals(const EVP_CIPHER *c, int step)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    uint8_t out[64], tag[16] = {0};
+    int n, ok = 0;
+
+    switch (step) {
+    case 0: /* decryption final without a tag */
+        ok = EVP_DecryptInit_ex(ctx, c, NULL, key, iv) &&
+             EVP_DecryptUpdate(ctx, out, &n, msg, 10) && EVP_DecryptFinal_ex(ctx, out, &n);
+        break;
+    case 1: /* AAD after data */
+        ok = EVP_EncryptInit_ex(ctx, c, NULL, key, iv) &&
+             EVP_EncryptUpdate(ctx, out, &n, msg, 10) && EVP_EncryptUpdate(ctx, NULL, &n, aad, 5);
+        break;
+    case 2: /* data after final, without a new IV */
+        ok = EVP_EncryptInit_ex(ctx, c, NULL, key, iv) && EVP_EncryptFinal_ex(ctx, out, &n) &&
+             EVP_EncryptUpdate(ctx, out, &n, msg, 10);
+        break;
+    case 3: /* IV length 0 */
+        ok = EVP_EncryptInit_ex(ctx, c, NULL, NULL, NULL) &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 0, NULL) > 0;
+        break;
+    case 4: /* setting a tag while encrypting */
+        ok = EVP_EncryptInit_ex(ctx, c, NULL, key, iv) &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag) > 0;
+        break;
+    case 5: /* getting the tag before final */
+        ok = EVP_EncryptInit_ex(ctx, c, NULL, key, iv) &&
+             EVP_EncryptUpdate(ctx, out, &n, msg, 10) &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag) > 0;
+        break;
+    case 6: /* a decryption without an IV */
+        ok =
+            EVP_DecryptInit_ex(ctx, c, NULL, key, NULL) && EVP_DecryptUpdate(ctx, out, &n, msg, 10);
+        break;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
+static void test_refuses_what_default_refuses(void)
+{
+    NEED_GCM();
+    for (int step = 0; step <= 6; step++) {
+        CU_ASSERT_FALSE(refusals(cmk_gcm, step));
+        CU_ASSERT_FALSE(refusals(ref_gcm, step));
+    }
+}
+
+/* EVP_CipherInit with only a new IV keeps the key: the second message is as if fresh. */
+static void test_reinit_with_new_iv_keeps_key(void)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new(), *fresh;
+    uint8_t out[100], want[100], t1[16], t2[16];
+    int n;
+
+    NEED_GCM();
+    CU_ASSERT_FATAL((fresh = seal(cmk_gcm, 100, want)) != NULL);
+    CU_ASSERT_TRUE(EVP_CIPHER_CTX_ctrl(fresh, EVP_CTRL_AEAD_GET_TAG, 16, t2) > 0);
+    CU_ASSERT_TRUE(EVP_EncryptInit_ex(ctx, cmk_gcm, NULL, key, msg) &&
+                   EVP_EncryptUpdate(ctx, out, &n, msg, 77) && EVP_EncryptFinal_ex(ctx, out, &n));
+    CU_ASSERT_TRUE(EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) &&
+                   EVP_EncryptUpdate(ctx, NULL, &n, aad, sizeof(aad)) &&
+                   EVP_EncryptUpdate(ctx, out, &n, msg, 100) && EVP_EncryptFinal_ex(ctx, out, &n));
+    CU_ASSERT_TRUE(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, t1) > 0);
+    TEST_ASSERT_BYTES(out, 100, want, 100);
+    TEST_ASSERT_BYTES(t1, 16, t2, 16);
+    EVP_CIPHER_CTX_free(ctx);
+    EVP_CIPHER_CTX_free(fresh);
+}
+
+/* A copy taken mid-message (AAD given, 33 bytes sealed) finishes the message on its own. */
+static void test_ctx_copy_mid_message(void)
+{
+    EVP_CIPHER_CTX *a = EVP_CIPHER_CTX_new(), *b = EVP_CIPHER_CTX_new(), *ref;
+    uint8_t want[100], oa[100], ob[100], tb[16], tw[16];
+    int n;
+
+    NEED_GCM();
+    CU_ASSERT_FATAL((ref = seal(ref_gcm, 100, want)) != NULL);
+    CU_ASSERT_TRUE(EVP_CIPHER_CTX_ctrl(ref, EVP_CTRL_AEAD_GET_TAG, 16, tw) > 0);
+    CU_ASSERT_TRUE(EVP_EncryptInit_ex(a, cmk_gcm, NULL, key, iv) &&
+                   EVP_EncryptUpdate(a, NULL, &n, aad, 7) &&
+                   EVP_EncryptUpdate(a, NULL, &n, aad + 7, sizeof(aad) - 7) &&
+                   EVP_EncryptUpdate(a, oa, &n, msg, 33));
+    CU_ASSERT_FATAL(EVP_CIPHER_CTX_copy(b, a));
+    memcpy(ob, oa, 33);
+    CU_ASSERT_TRUE(EVP_EncryptUpdate(a, oa + 33, &n, msg + 33, 67) &&
+                   EVP_EncryptFinal_ex(a, oa, &n));
+    EVP_CIPHER_CTX_free(a); /* the copy must not depend on the original */
+    CU_ASSERT_TRUE(EVP_EncryptUpdate(b, ob + 33, &n, msg + 33, 60) &&
+                   EVP_EncryptUpdate(b, ob + 93, &n, msg + 93, 7) &&
+                   EVP_EncryptFinal_ex(b, ob, &n));
+    CU_ASSERT_TRUE(EVP_CIPHER_CTX_ctrl(b, EVP_CTRL_AEAD_GET_TAG, 16, tb) > 0);
+    TEST_ASSERT_BYTES(oa, 100, want, 100);
+    TEST_ASSERT_BYTES(ob, 100, want, 100);
+    TEST_ASSERT_BYTES(tb, 16, tw, 16);
+    EVP_CIPHER_CTX_free(b);
+    EVP_CIPHER_CTX_free(ref);
+}
+
+/* An encryption given no IV makes a random one; the IV parameter tells it to the decryptor. */
+static void test_generated_iv_is_readable(void)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new(), *d = EVP_CIPHER_CTX_new();
+    uint8_t out[64], pt[64], got[12], tag[16];
+    int n;
+
+    NEED_GCM();
+    CU_ASSERT_TRUE(EVP_EncryptInit_ex(ctx, cmk_gcm, NULL, key, NULL) &&
+                   EVP_EncryptUpdate(ctx, out, &n, msg, 64) && EVP_EncryptFinal_ex(ctx, out, &n));
+    CU_ASSERT_TRUE(EVP_CIPHER_CTX_get_original_iv(ctx, got, sizeof(got)) ||
+                   EVP_CIPHER_CTX_get_updated_iv(ctx, got, sizeof(got)));
+    CU_ASSERT_TRUE(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag) > 0);
+    CU_ASSERT_TRUE(EVP_DecryptInit_ex(d, ref_gcm, NULL, key, got) &&
+                   EVP_CIPHER_CTX_ctrl(d, EVP_CTRL_AEAD_SET_TAG, 16, tag) > 0 &&
+                   EVP_DecryptUpdate(d, pt, &n, out, 64) && EVP_DecryptFinal_ex(d, pt, &n));
+    TEST_ASSERT_BYTES(pt, 64, msg, 64);
+    EVP_CIPHER_CTX_free(ctx);
+    EVP_CIPHER_CTX_free(d);
+}
+
+/* A TLS 1.2 sender or receiver as libssl drives one (ssl/record/ssl3_record.c): fixed IV,
+ * then per record the 13-byte AAD and one in-place call. The sender restores a whole IV (-1)
+ * so that both providers' records can be compared byte for byte. */
+static EVP_CIPHER_CTX *tls_ctx(const EVP_CIPHER *c, int enc)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+    if (!EVP_CipherInit_ex(ctx, c, NULL, key, NULL, enc) ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IV_FIXED, enc ? -1 : 4, (void *)iv) <= 0) {
+        EVP_CIPHER_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* One record of payload length len in rec (8 + len + 16 bytes); returns the output length
+ * or -1. Even records go through EVP_CipherUpdate (libssl), odd ones through EVP_Cipher. */
+static int tls_record(EVP_CIPHER_CTX *ctx, int enc, uint64_t seq, uint8_t *rec, size_t len)
+{
+    size_t reclen = 8 + len + 16, field = enc ? 8 + len : reclen;
+    uint8_t hdr[13];
+    int outl;
+
+    for (int i = 0; i < 8; i++)
+        hdr[i] = (uint8_t)(seq >> (56 - 8 * i));
+    hdr[8] = 23, hdr[9] = 3, hdr[10] = 3, hdr[11] = (uint8_t)(field >> 8), hdr[12] = (uint8_t)field;
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_TLS1_AAD, sizeof(hdr), hdr) != 16)
+        return -1;
+    if (seq % 2 == 1)
+        return EVP_Cipher(ctx, rec, rec, (unsigned)reclen) > 0 ? (int)(enc ? reclen : len) : -1;
+    return EVP_CipherUpdate(ctx, rec, &outl, rec, (int)reclen) ? outl : -1;
+}
+
+static void test_tls12_records_match_default(void)
+{
+    EVP_CIPHER_CTX *se[2], *re[2];
+    static uint8_t recs[2][6][8 + 1000 + 16];
+    const size_t lens[6] = {0, 1, 16, 300, 999, 1000};
+
+    NEED_GCM();
+    se[0] = tls_ctx(cmk_gcm, 1), se[1] = tls_ctx(ref_gcm, 1);
+    CU_ASSERT_FATAL(se[0] != NULL && se[1] != NULL);
+    for (int p = 0; p < 2; p++)
+        for (uint64_t r = 0; r < 6; r++) {
+            memcpy(recs[p][r] + 8, msg, lens[r]);
+            CU_ASSERT_EQUAL(tls_record(se[p], 1, r, recs[p][r], lens[r]), (int)(lens[r] + 24));
+        }
+    for (int r = 0; r < 6; r++)
+        TEST_ASSERT_BYTES(recs[0][r], lens[r] + 24, recs[1][r], lens[r] + 24);
+    /* each side opens the other's records; then a flipped tag bit is refused and wiped */
+    re[0] = tls_ctx(cmk_gcm, 0), re[1] = tls_ctx(ref_gcm, 0);
+    CU_ASSERT_FATAL(re[0] != NULL && re[1] != NULL);
+    for (int p = 0; p < 2; p++)
+        for (uint64_t r = 0; r < 6; r++) {
+            CU_ASSERT_EQUAL(tls_record(re[p], 0, r, recs[1 - p][r], lens[r]), (int)lens[r]);
+            TEST_ASSERT_BYTES(recs[1 - p][r] + 8, lens[r], msg, lens[r]);
+        }
+    memcpy(recs[0][0] + 8, msg, 300);
+    CU_ASSERT_EQUAL(tls_record(se[0], 1, 6, recs[0][0], 300), 324);
+    recs[0][0][8 + 300] ^= 1;
+    CU_ASSERT_EQUAL(tls_record(re[0], 0, 6, recs[0][0], 300), -1);
+    for (int i = 0; i < 300; i++)
+        CU_ASSERT_EQUAL_FATAL(recs[0][0][8 + i], 0);
+    ERR_clear_error();
+    for (int p = 0; p < 2; p++) {
+        EVP_CIPHER_CTX_free(se[p]);
+        EVP_CIPHER_CTX_free(re[p]);
+    }
+}
+
+/* Threads share the EVP_CIPHER (and the back end), each with its own contexts. */
+static void *thread_run(void *arg)
+{
+    size_t t = (size_t)arg, bad = 0;
+    uint8_t a[1000], b[1000];
+
+    for (size_t i = 0; i < 300; i++) {
+        size_t len = (t * 131 + i * 17) % sizeof(msg);
+        EVP_CIPHER_CTX *x = seal(cmk_gcm, len, a), *y = seal(ref_gcm, len, b);
+        uint8_t tx[16], ty[16];
+
+        if (x == NULL || y == NULL || memcmp(a, b, len) != 0 ||
+            EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, 16, tx) <= 0 ||
+            EVP_CIPHER_CTX_ctrl(y, EVP_CTRL_AEAD_GET_TAG, 16, ty) <= 0 || memcmp(tx, ty, 16) != 0 ||
+            !open_ct(cmk_gcm, a, len, tx, 16, b) || memcmp(b, msg, len) != 0)
+            bad++;
+        EVP_CIPHER_CTX_free(x);
+        EVP_CIPHER_CTX_free(y);
+    }
+    return (void *)bad;
+}
+
+static void test_many_threads_at_once(void)
+{
+    pthread_t th[8];
+    void *bad;
+
+    NEED_GCM();
+    for (size_t t = 0; t < 8; t++)
+        CU_ASSERT_FATAL(pthread_create(&th[t], NULL, thread_run, (void *)t) == 0);
+    for (size_t t = 0; t < 8; t++) {
+        CU_ASSERT_FATAL(pthread_join(th[t], &bad) == 0);
+        CU_ASSERT_EQUAL((size_t)bad, 0);
+    }
+}
+
+int main(void)
+{
+    CU_pSuite s;
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    s = CU_add_suite("cipher_aes_gcm_params", suite_init, suite_clean);
+    CU_add_test(s, "algorithm_params_and_flags_match_default",
+                test_algorithm_params_and_flags_match_default);
+    CU_add_test(s, "ctx_param_lists_match_default", test_ctx_param_lists_match_default);
+    CU_add_test(s, "tag_lengths_1_to_16_as_default", test_tag_lengths_1_to_16_as_default);
+    CU_add_test(s, "refuses_what_default_refuses", test_refuses_what_default_refuses);
+    CU_add_test(s, "reinit_with_new_iv_keeps_key", test_reinit_with_new_iv_keeps_key);
+    CU_add_test(s, "ctx_copy_mid_message", test_ctx_copy_mid_message);
+    CU_add_test(s, "generated_iv_is_readable", test_generated_iv_is_readable);
+    CU_add_test(s, "tls12_records_match_default", test_tls12_records_match_default);
+    CU_add_test(s, "many_threads_at_once", test_many_threads_at_once);
+    return testlib_run();
+}
