@@ -40,6 +40,7 @@ typedef struct cmk_gcm_ctx {
     const CMK_GCM_HW *hw;
     void *hctx; /* hw->ctx_bytes, CMK_GCM_HW_ALIGN_BYTES-aligned: key schedule, GHASH state */
     size_t keylen;
+    unsigned char key[32]; /* the key of hctx, to skip a re-expansion of the same key */
     int enc;
     int key_set;
     enum cmk_gcm_iv_state iv_state;

@@ -243,6 +243,31 @@ static void test_reinit_with_new_iv_keeps_key(void)
     EVP_CIPHER_CTX_free(fresh);
 }
 
+/* One context through keys A, B, A (and A again) seals as fresh contexts do: a new key is
+ * expanded, the same key may keep its schedule. */
+static void test_rekey_on_one_ctx_as_fresh(void)
+{
+    const uint8_t *keys[4] = {key, msg, key, key};
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new(), *fresh = EVP_CIPHER_CTX_new();
+    uint8_t a[64], b[64], ta[16], tb[16];
+    int n;
+
+    NEED_GCM();
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_TRUE(EVP_EncryptInit_ex(ctx, i == 0 ? cmk_gcm : NULL, NULL, keys[i], iv) &&
+                       EVP_EncryptUpdate(ctx, a, &n, msg, 64) && EVP_EncryptFinal_ex(ctx, a, &n) &&
+                       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, ta) > 0);
+        CU_ASSERT_TRUE(EVP_EncryptInit_ex(fresh, ref_gcm, NULL, keys[i], iv) &&
+                       EVP_EncryptUpdate(fresh, b, &n, msg, 64) &&
+                       EVP_EncryptFinal_ex(fresh, b, &n) &&
+                       EVP_CIPHER_CTX_ctrl(fresh, EVP_CTRL_AEAD_GET_TAG, 16, tb) > 0);
+        TEST_ASSERT_BYTES(a, 64, b, 64);
+        TEST_ASSERT_BYTES(ta, 16, tb, 16);
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    EVP_CIPHER_CTX_free(fresh);
+}
+
 /* A copy taken mid-message (AAD given, 33 bytes sealed) finishes the message on its own. */
 static void test_ctx_copy_mid_message(void)
 {
@@ -413,6 +438,7 @@ int main(void)
     CU_add_test(s, "tag_lengths_1_to_16_as_default", test_tag_lengths_1_to_16_as_default);
     CU_add_test(s, "refuses_what_default_refuses", test_refuses_what_default_refuses);
     CU_add_test(s, "reinit_with_new_iv_keeps_key", test_reinit_with_new_iv_keeps_key);
+    CU_add_test(s, "rekey_on_one_ctx_as_fresh", test_rekey_on_one_ctx_as_fresh);
     CU_add_test(s, "ctx_copy_mid_message", test_ctx_copy_mid_message);
     CU_add_test(s, "generated_iv_is_readable", test_generated_iv_is_readable);
     CU_add_test(s, "tls12_records_match_default", test_tls12_records_match_default);
