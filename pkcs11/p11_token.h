@@ -24,7 +24,10 @@
 typedef struct p11_token p11_token;
 
 CK_RV p11_token_open(p11_module *m, const char *uri, const char *pin_spec, p11_token **out);
-/* Closes the token's sessions (leaves the module initialized). NULL is a no-op. */
+/* Takes another reference (keys hold one). */
+p11_token *p11_token_ref(p11_token *t);
+/* Drops a reference; the last one closes the token's sessions (leaving the module
+ * initialized) and puts the module. NULL is a no-op. */
 void p11_token_free(p11_token *t);
 
 /* Does this token match the token attributes of uri? (Used to reuse an open token.) */
@@ -35,6 +38,12 @@ p11_module *p11_token_module(const p11_token *t);
 
 /* Number of sessions currently open on the token by this process (for leak tests). */
 unsigned long p11_token_session_count(const p11_token *t);
+
+/* The most sessions opened on the token at once (callers beyond it wait): the token's
+ * ulMaxSessionCount, at most 64. p11_token_session_limit_set may lower it (to at least 1);
+ * it returns the limit in effect. */
+unsigned long p11_token_session_limit(const p11_token *t);
+unsigned long p11_token_session_limit_set(p11_token *t, unsigned long max);
 
 /* Makes a token in a free slot: C_InitToken with the SO PIN, then C_InitPIN with the user PIN.
  * PINs are given as pin specs (file:/env:/literal), never logged. */

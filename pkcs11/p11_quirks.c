@@ -1,0 +1,47 @@
+/*
+ * p11_quirks.c - what particular tokens get wrong, as data, each entry with its evidence.
+ * Matched on C_GetInfo's manufacturerID and library version (PKCS#11 v2.40 section 5.4).
+ */
+#include <string.h>
+#include "p11_internal.h"
+
+static const struct {
+    const char *manufacturer;     /* CK_INFO.manufacturerID, blank-padded prefix */
+    CK_BYTE max_major, max_minor; /* library versions up to and including this one */
+    unsigned flags;
+    const char *evidence;
+} quirks[] = {
+    {"SoftHSM", 2, 6, P11_QUIRK_NO_FINALIZE,
+     "SoftHSM 2.6.1 (Debian 12): C_Finalize run from OpenSSL's atexit cleanup crashes the "
+     "process (its object store is torn down by its own static destructors first)"},
+    {"SoftHSM", 2, 6, P11_QUIRK_OAEP_SHA1_ONLY,
+     "SoftHSM 2.6.1: C_DecryptInit with CKM_RSA_PKCS_OAEP and hashAlg CKM_SHA256 returns "
+     "CKR_ARGUMENTS_BAD although C_GetMechanismList names CKM_RSA_PKCS_OAEP"},
+    {"SoftHSM", 2, 6, P11_QUIRK_FORK_FINALIZE,
+     "SoftHSM 2.6.1: in a fork()ed child C_Initialize returns CKR_CRYPTOKI_ALREADY_INITIALIZED "
+     "and the parent's sessions still look valid; C_Finalize then C_Initialize gives a clean "
+     "state (tests/unit/test_p11_fork.c)"},
+    {"SoftHSM", 2, 6, P11_QUIRK_OAEP_NO_LABEL,
+     "SoftHSM 2.6.1: C_EncryptInit with an OAEP label (pSourceData) returns CKR_ARGUMENTS_BAD; "
+     "C_DecryptInit accepts one but ignores it: a ciphertext made without a label decrypts under "
+     "any label, and one made with a label fails with CKR_GENERAL_ERROR "
+     "(tests/unit/test_p11_rsa.c, rsa_softhsm_ignores_oaep_label)"},
+};
+
+unsigned p11_quirks_get(const CK_INFO *info)
+{
+    unsigned flags = 0;
+
+    for (size_t i = 0; i < sizeof(quirks) / sizeof(quirks[0]); i++) {
+        size_t n = strlen(quirks[i].manufacturer);
+        const CK_VERSION *v = &info->libraryVersion;
+
+        if (memcmp(info->manufacturerID, quirks[i].manufacturer, n) != 0)
+            continue;
+        if (v->major > quirks[i].max_major ||
+            (v->major == quirks[i].max_major && v->minor > quirks[i].max_minor))
+            continue;
+        flags |= quirks[i].flags;
+    }
+    return flags;
+}
