@@ -34,6 +34,9 @@ TLIB_SRC  := tests/unit/testlib.c
 
 P11_OBJ   := $(P11_SRC:%.c=$(BUILD)/obj/%.o)
 PROV_OBJ  := $(PROV_SRC:%.c=$(BUILD)/obj/%.o)
+ifeq ($(IPSEC_MB),1)
+CFLAGS    += -DCMK_HAVE_IPSEC_MB # tests expect AES-GCM where the CPU has AES-NI
+endif
 TOOLS     := $(TOOL_SRC:softhsm-config/%.c=$(BUILD)/cmk-%)
 TESTS     := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 

@@ -5,7 +5,7 @@
  *
  * Random cases print their seed; CMK_TEST_SEED=N replays one run.
  */
-#include <pthread.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,11 @@
 #include <openssl/provider.h>
 #include "testlib.h"
 
+#ifdef CMK_HAVE_IPSEC_MB
+#define BUILT_WITH_IPSEC_MB 1
+#else
+#define BUILT_WITH_IPSEC_MB 0
+#endif
 #define MAX_IV_BYTES 128 /* OpenSSL's own GCM takes IVs up to 128 bytes */
 #define BIG_BYTES    (4u << 20)
 
@@ -220,6 +225,42 @@ static void test_random_lengths_to_4MiB_match_default(void)
     free(pt);
 }
 
+/* Where the build had intel-ipsec-mb, the CPU has AES-NI and PCLMULQDQ and the library loads,
+ * cmk must offer AES-GCM: the other tests skip without it, so this one catches a back end that
+ * silently failed to load. */
+static int cpu_has(const char *flag)
+{
+    char line[8192], word[64];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    int found = 0;
+
+    snprintf(word, sizeof(word), " %s ", flag);
+    while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = ' ';
+        found = strncmp(line, "flags", 5) == 0 && strstr(line, word) != NULL;
+    }
+    if (f != NULL)
+        fclose(f);
+    return found;
+}
+
+static void test_offers_gcm_where_it_can(void)
+{
+    void *lib;
+
+    if (!BUILT_WITH_IPSEC_MB) {
+        CU_ASSERT_FALSE(have_gcm); /* OpenSSL's own serves instead */
+        return;
+    }
+    lib = dlopen("libIPSec_MB.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL || !cpu_has("aes") || !cpu_has("pclmulqdq"))
+        TEST_SKIP("no libIPSec_MB.so.1, AES-NI or PCLMULQDQ here");
+    else if (!have_gcm)
+        CU_FAIL("cmk offers no AES-GCM although intel-ipsec-mb and AES-NI are present");
+    if (lib != NULL)
+        dlclose(lib);
+}
+
 /* Wycheproof aes_gcm_test.json: every case, sealing and opening, through cmk. */
 static int wycheproof_case(json_object *group, json_object *t, int *checked)
 {
@@ -315,6 +356,7 @@ int main(void)
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     s = CU_add_suite("cipher_aes_gcm", suite_init, suite_clean);
+    CU_add_test(s, "offers_gcm_where_it_can", test_offers_gcm_where_it_can);
     CU_add_test(s, "every_length_0_to_300_matches_default",
                 test_every_length_0_to_300_matches_default);
     CU_add_test(s, "random_lengths_to_4MiB_match_default",
