@@ -10,22 +10,7 @@ set -u
 : "${CMK_BUILD:?run through bench/run.sh (make bench)}"
 seconds=${GCM_BENCH_SECONDS:-1}
 rounds=${GCM_BENCH_ROUNDS:-3}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/cmk-bench-gcm.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-cat >"$tmp/openssl.cnf" <<EOF
-openssl_conf = openssl_init
-[openssl_init]
-providers = provider_sect
-[provider_sect]
-default = default_sect
-cmk = cmk_sect
-[default_sect]
-activate = 1
-[cmk_sect]
-module = $CMK_BUILD/cmk.so
-activate = 1
-EOF
-export OPENSSL_CONF="$tmp/openssl.cnf"
+: "${OPENSSL_CONF:?bench/run.sh sources the bench token env, whose openssl.cnf loads cmk}"
 
 # speed PROVIDER BYTES ARGS...: bytes per second, from -mr's "+F:n:AES-256-GCM:value" line.
 speed() {

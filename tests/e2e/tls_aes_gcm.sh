@@ -10,20 +10,7 @@
 # the '?' makes cmk preferred where it has the algorithm and the default provider serve the rest.
 . "$(dirname "$0")/lib.sh"
 
-cat >"$WORK/cmk.cnf" <<EOF
-openssl_conf = openssl_init
-[openssl_init]
-providers = provider_sect
-[provider_sect]
-default = default_sect
-cmk = cmk_sect
-[default_sect]
-activate = 1
-[cmk_sect]
-module = $BUILD_DIR/cmk.so
-activate = 1
-EOF
-CMK_CNF=$WORK/cmk.cnf
+CMK_CNF=${OPENSSL_CONF:?the test token env names the openssl.cnf that loads cmk}
 PLAIN_CNF=/dev/null # OpenSSL's own providers only
 PREFER_CMK='?provider=cmk'
 
@@ -40,6 +27,7 @@ OPENSSL_CONF=$PLAIN_CNF openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK
 server() {
     _cnf=$1
     shift
+    : >"$WORK/srv.out" # now: the background job's own redirection may come late
     OPENSSL_CONF=$_cnf timeout 30 openssl s_server -accept 127.0.0.1:0 -naccept 1 -rev \
         -cert "$WORK/cert.pem" -key "$WORK/key.pem" -propquery "$PREFER_CMK" "$@" \
         >"$WORK/srv.out" 2>&1 &
