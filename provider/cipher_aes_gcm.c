@@ -42,13 +42,13 @@ static OSSL_FUNC_cipher_gettable_params_fn gcm_gettable_params;
 
 static CMK_GCM_CTX *gcm_newctx(void *provctx, size_t keylen)
 {
-    CMK_PROV *prov = provctx;
+    const CMK_GCM_HW *hw = cmk_gcm_hw_get();
     CMK_GCM_CTX *ctx;
 
-    if ((ctx = OPENSSL_zalloc(sizeof(*ctx))) == NULL)
+    if (hw == NULL || (ctx = OPENSSL_zalloc(sizeof(*ctx))) == NULL)
         return NULL;
-    ctx->prov = prov;
-    ctx->hw = cmk_gcm_hw_get();
+    ctx->prov = provctx;
+    ctx->hw = hw;
     ctx->keylen = keylen;
     ctx->ivlen = CMK_GCM_IV_DEFAULT_BYTES;
     ctx->taglen = CMK_GCM_UNSET;

@@ -268,6 +268,31 @@ static void test_rekey_on_one_ctx_as_fresh(void)
     EVP_CIPHER_CTX_free(fresh);
 }
 
+/* The one-call interface: EVP_Cipher with out == NULL for AAD, in == NULL to finish. */
+static int seal_evp_cipher(const EVP_CIPHER *c, uint8_t *out, uint8_t *tag)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int ok = EVP_EncryptInit_ex(ctx, c, NULL, key, iv) &&
+             EVP_Cipher(ctx, NULL, aad, sizeof(aad)) == (int)sizeof(aad) &&
+             EVP_Cipher(ctx, out, msg, 100) == 100 &&
+             EVP_Cipher(ctx, out + 100, msg + 100, 1) == 1 && EVP_Cipher(ctx, NULL, NULL, 0) >= 0 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag) > 0;
+
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
+static void test_evp_cipher_calls_as_default(void)
+{
+    uint8_t a[101], b[101], ta[16], tb[16];
+
+    NEED_GCM();
+    CU_ASSERT_TRUE(seal_evp_cipher(cmk_gcm, a, ta));
+    CU_ASSERT_TRUE(seal_evp_cipher(ref_gcm, b, tb));
+    TEST_ASSERT_BYTES(a, 101, b, 101);
+    TEST_ASSERT_BYTES(ta, 16, tb, 16);
+}
+
 /* A copy taken mid-message (AAD given, 33 bytes sealed) finishes the message on its own. */
 static void test_ctx_copy_mid_message(void)
 {
@@ -440,6 +465,7 @@ int main(void)
     CU_add_test(s, "reinit_with_new_iv_keeps_key", test_reinit_with_new_iv_keeps_key);
     CU_add_test(s, "rekey_on_one_ctx_as_fresh", test_rekey_on_one_ctx_as_fresh);
     CU_add_test(s, "ctx_copy_mid_message", test_ctx_copy_mid_message);
+    CU_add_test(s, "evp_cipher_calls_as_default", test_evp_cipher_calls_as_default);
     CU_add_test(s, "generated_iv_is_readable", test_generated_iv_is_readable);
     CU_add_test(s, "tls12_records_match_default", test_tls12_records_match_default);
     CU_add_test(s, "many_threads_at_once", test_many_threads_at_once);
