@@ -14,6 +14,7 @@
  * A context is used by one thread at a time (EVP's rule); contexts share only the read-only
  * back-end table.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>

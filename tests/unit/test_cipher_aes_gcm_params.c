@@ -268,6 +268,32 @@ static void test_rekey_on_one_ctx_as_fresh(void)
     EVP_CIPHER_CTX_free(fresh);
 }
 
+/* A copy taken while a long AAD (on the heap, not inline) waits for the data. */
+static void test_ctx_copy_with_long_aad(void)
+{
+    EVP_CIPHER_CTX *ctx[3] = {EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_new()};
+    uint8_t out[3][50], tag[3][16];
+    int n;
+
+    NEED_GCM();
+    CU_ASSERT_TRUE(EVP_EncryptInit_ex(ctx[0], cmk_gcm, NULL, key, iv) &&
+                   EVP_EncryptUpdate(ctx[0], NULL, &n, msg, 300) &&
+                   EVP_CIPHER_CTX_copy(ctx[1], ctx[0]) &&
+                   EVP_EncryptInit_ex(ctx[2], ref_gcm, NULL, key, iv) &&
+                   EVP_EncryptUpdate(ctx[2], NULL, &n, msg, 300));
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_TRUE(EVP_EncryptUpdate(ctx[i], NULL, &n, msg + 300, 10) &&
+                       EVP_EncryptUpdate(ctx[i], out[i], &n, msg, 50) &&
+                       EVP_EncryptFinal_ex(ctx[i], out[i], &n) &&
+                       EVP_CIPHER_CTX_ctrl(ctx[i], EVP_CTRL_AEAD_GET_TAG, 16, tag[i]) > 0);
+        EVP_CIPHER_CTX_free(ctx[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        TEST_ASSERT_BYTES(out[i], 50, out[2], 50);
+        TEST_ASSERT_BYTES(tag[i], 16, tag[2], 16);
+    }
+}
+
 /* The one-call interface: EVP_Cipher with out == NULL for AAD, in == NULL to finish. */
 static int seal_evp_cipher(const EVP_CIPHER *c, uint8_t *out, uint8_t *tag)
 {
@@ -465,6 +491,7 @@ int main(void)
     CU_add_test(s, "reinit_with_new_iv_keeps_key", test_reinit_with_new_iv_keeps_key);
     CU_add_test(s, "rekey_on_one_ctx_as_fresh", test_rekey_on_one_ctx_as_fresh);
     CU_add_test(s, "ctx_copy_mid_message", test_ctx_copy_mid_message);
+    CU_add_test(s, "ctx_copy_with_long_aad", test_ctx_copy_with_long_aad);
     CU_add_test(s, "evp_cipher_calls_as_default", test_evp_cipher_calls_as_default);
     CU_add_test(s, "generated_iv_is_readable", test_generated_iv_is_readable);
     CU_add_test(s, "tls12_records_match_default", test_tls12_records_match_default);
