@@ -52,32 +52,24 @@ static int tls_iv_inv(CMK_GCM_CTX *ctx, const unsigned char *in, size_t inl)
     return 1;
 }
 
-int cmk_gcm_get_ctx_params(void *vctx, OSSL_PARAM params[])
+/* One requested parameter; names not ours are left alone. EVP asks for ivlen and keylen on
+ * every EVP_CipherInit, so those are compared first (one strcmp each, not eight locates). */
+static int ctx_param_get(CMK_GCM_CTX *ctx, OSSL_PARAM *p)
 {
-    CMK_GCM_CTX *ctx = vctx;
-    OSSL_PARAM *p;
+    const char *k = p->key;
 
-    p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_IVLEN);
-    if (p != NULL && !OSSL_PARAM_set_size_t(p, ctx->ivlen))
-        return 0;
-    p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_KEYLEN);
-    if (p != NULL && !OSSL_PARAM_set_size_t(p, ctx->keylen))
-        return 0;
-    p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_AEAD_TAGLEN);
-    if (p != NULL &&
-        !OSSL_PARAM_set_size_t(p, ctx->taglen != CMK_GCM_UNSET ? ctx->taglen : CMK_GCM_TAG_BYTES))
-        return 0;
-    p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_IV);
-    if (p != NULL && !iv_param_set(ctx, p))
-        return 0;
-    p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_UPDATED_IV);
-    if (p != NULL && !iv_param_set(ctx, p))
-        return 0;
-    p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_AEAD_TLS1_AAD_PAD);
-    if (p != NULL && !OSSL_PARAM_set_size_t(p, ctx->tls_aad_pad))
-        return 0;
-    p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_AEAD_TAG);
-    if (p != NULL) {
+    if (strcmp(k, OSSL_CIPHER_PARAM_IVLEN) == 0)
+        return OSSL_PARAM_set_size_t(p, ctx->ivlen);
+    if (strcmp(k, OSSL_CIPHER_PARAM_KEYLEN) == 0)
+        return OSSL_PARAM_set_size_t(p, ctx->keylen);
+    if (strcmp(k, OSSL_CIPHER_PARAM_AEAD_TAGLEN) == 0)
+        return OSSL_PARAM_set_size_t(p, ctx->taglen != CMK_GCM_UNSET ? ctx->taglen
+                                                                     : CMK_GCM_TAG_BYTES);
+    if (strcmp(k, OSSL_CIPHER_PARAM_IV) == 0 || strcmp(k, OSSL_CIPHER_PARAM_UPDATED_IV) == 0)
+        return iv_param_set(ctx, p);
+    if (strcmp(k, OSSL_CIPHER_PARAM_AEAD_TLS1_AAD_PAD) == 0)
+        return OSSL_PARAM_set_size_t(p, ctx->tls_aad_pad);
+    if (strcmp(k, OSSL_CIPHER_PARAM_AEAD_TAG) == 0) {
         /* Only after an encryption's final, any length 1..16 (the leftmost bytes). */
         if (p->data_size == 0 || p->data_size > CMK_GCM_TAG_BYTES || !ctx->enc ||
             ctx->taglen == CMK_GCM_UNSET) {
@@ -85,13 +77,19 @@ int cmk_gcm_get_ctx_params(void *vctx, OSSL_PARAM params[])
                     p->data_size);
             return 0;
         }
-        if (!OSSL_PARAM_set_octet_string(p, ctx->tag, p->data_size))
-            return 0;
+        return OSSL_PARAM_set_octet_string(p, ctx->tag, p->data_size);
     }
-    p = OSSL_PARAM_locate(params, OSSL_CIPHER_PARAM_AEAD_TLS1_GET_IV_GEN);
-    if (p != NULL && (p->data == NULL || p->data_type != OSSL_PARAM_OCTET_STRING ||
-                      !tls_iv_gen(ctx, p->data, p->data_size)))
-        return 0;
+    if (strcmp(k, OSSL_CIPHER_PARAM_AEAD_TLS1_GET_IV_GEN) == 0)
+        return p->data != NULL && p->data_type == OSSL_PARAM_OCTET_STRING &&
+               tls_iv_gen(ctx, p->data, p->data_size);
+    return 1;
+}
+
+int cmk_gcm_get_ctx_params(void *vctx, OSSL_PARAM params[])
+{
+    for (OSSL_PARAM *p = params; p != NULL && p->key != NULL; p++)
+        if (!ctx_param_get(vctx, p))
+            return 0;
     return 1;
 }
 
@@ -137,40 +135,65 @@ static int tls_iv_fixed_set(CMK_GCM_CTX *ctx, const unsigned char *iv, size_t le
     return 1;
 }
 
+/* The settable parameters, in the order OpenSSL's GCM applies them. */
+enum { SET_TAG, SET_IVLEN, SET_TLS_AAD, SET_TLS_IV_FIXED, SET_TLS_IV_INV, SET_COUNT };
+static const char *const set_names[SET_COUNT] = {
+    OSSL_CIPHER_PARAM_AEAD_TAG,
+    OSSL_CIPHER_PARAM_AEAD_IVLEN,
+    OSSL_CIPHER_PARAM_AEAD_TLS1_AAD,
+    OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED,
+    OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV,
+};
+
+/* EVP_CTRL_AEAD_SET_TAG: the expected tag of a decryption, 1..16 bytes. */
+static int tag_param_take(CMK_GCM_CTX *ctx, const OSSL_PARAM *p)
+{
+    void *vp = ctx->tag;
+    size_t sz;
+
+    if (!OSSL_PARAM_get_octet_string(p, &vp, CMK_GCM_TAG_BYTES, &sz) || sz == 0 || ctx->enc) {
+        CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER, "GCM tag to set: %zu bytes%s", p->data_size,
+                ctx->enc ? " while encrypting" : "");
+        return 0;
+    }
+    ctx->taglen = sz;
+    return 1;
+}
+
+/* EVP_CTRL_AEAD_SET_IVLEN: an IV given or generated under the old length is no longer valid. */
+static int ivlen_param_take(CMK_GCM_CTX *ctx, const OSSL_PARAM *p)
+{
+    size_t sz;
+
+    if (!OSSL_PARAM_get_size_t(p, &sz) || sz == 0 || sz > CMK_GCM_IV_MAX_BYTES) {
+        CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER, "GCM IV length");
+        return 0;
+    }
+    if (ctx->ivlen != sz) {
+        if (ctx->iv_state != CMK_GCM_IV_UNSET)
+            ctx->iv_state = CMK_GCM_IV_FINISHED;
+        ctx->ivlen = sz;
+    }
+    return 1;
+}
+
 int cmk_gcm_set_ctx_params(void *vctx, const OSSL_PARAM params[])
 {
     CMK_GCM_CTX *ctx = vctx;
-    const OSSL_PARAM *p;
+    const OSSL_PARAM *f[SET_COUNT] = {NULL}, *p;
     size_t sz;
-    void *vp;
 
-    if (params == NULL)
-        return 1;
-    p = OSSL_PARAM_locate_const(params, OSSL_CIPHER_PARAM_AEAD_TAG);
-    if (p != NULL) {
-        vp = ctx->tag;
-        if (!OSSL_PARAM_get_octet_string(p, &vp, CMK_GCM_TAG_BYTES, &sz) || sz == 0 || ctx->enc) {
-            CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER, "GCM tag to set: %zu bytes%s", p->data_size,
-                    ctx->enc ? " while encrypting" : "");
-            return 0;
-        }
-        ctx->taglen = sz;
-    }
-    p = OSSL_PARAM_locate_const(params, OSSL_CIPHER_PARAM_AEAD_IVLEN);
-    if (p != NULL) {
-        if (!OSSL_PARAM_get_size_t(p, &sz) || sz == 0 || sz > CMK_GCM_IV_MAX_BYTES) {
-            CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER, "GCM IV length");
-            return 0;
-        }
-        if (ctx->ivlen != sz) {
-            /* An IV given or generated under the old length is no longer valid. */
-            if (ctx->iv_state != CMK_GCM_IV_UNSET)
-                ctx->iv_state = CMK_GCM_IV_FINISHED;
-            ctx->ivlen = sz;
-        }
-    }
-    p = OSSL_PARAM_locate_const(params, OSSL_CIPHER_PARAM_AEAD_TLS1_AAD);
-    if (p != NULL) {
+    /* One pass over the request (the first of a name counts, as with OSSL_PARAM_locate). */
+    for (p = params; p != NULL && p->key != NULL; p++)
+        for (int i = 0; i < SET_COUNT; i++)
+            if (f[i] == NULL && strcmp(p->key, set_names[i]) == 0) {
+                f[i] = p;
+                break;
+            }
+    if ((f[SET_TAG] != NULL && !tag_param_take(ctx, f[SET_TAG])) ||
+        (f[SET_IVLEN] != NULL && !ivlen_param_take(ctx, f[SET_IVLEN])))
+        return 0;
+    if ((p = f[SET_TLS_AAD]) != NULL) {
         if (p->data_type != OSSL_PARAM_OCTET_STRING ||
             (sz = tls_aad_set(ctx, p->data, p->data_size)) == 0) {
             CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER, "TLS AAD");
@@ -178,15 +201,14 @@ int cmk_gcm_set_ctx_params(void *vctx, const OSSL_PARAM params[])
         }
         ctx->tls_aad_pad = sz;
     }
-    p = OSSL_PARAM_locate_const(params, OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED);
-    if (p != NULL && (p->data_type != OSSL_PARAM_OCTET_STRING ||
-                      !tls_iv_fixed_set(ctx, p->data, p->data_size))) {
+    if ((p = f[SET_TLS_IV_FIXED]) != NULL && (p->data_type != OSSL_PARAM_OCTET_STRING ||
+                                              !tls_iv_fixed_set(ctx, p->data, p->data_size))) {
         CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER, "TLS fixed IV");
         return 0;
     }
-    p = OSSL_PARAM_locate_const(params, OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV);
-    if (p != NULL && (p->data == NULL || p->data_type != OSSL_PARAM_OCTET_STRING ||
-                      !tls_iv_inv(ctx, p->data, p->data_size)))
+    if ((p = f[SET_TLS_IV_INV]) != NULL &&
+        (p->data == NULL || p->data_type != OSSL_PARAM_OCTET_STRING ||
+         !tls_iv_inv(ctx, p->data, p->data_size)))
         return 0;
     return 1;
 }
