@@ -294,6 +294,35 @@ static void test_ctx_copy_with_long_aad(void)
     }
 }
 
+/* docs/aes-gcm.md: `default_properties = ?provider=cmk` gives cmk's GCM to applications that
+ * ask for no provider (EVP_aes_256_gcm(), fetch with a NULL query); provider=default still
+ * gets OpenSSL's own. */
+static const char *gcm_provider(OSSL_LIB_CTX *lc, const char *query)
+{
+    EVP_CIPHER *c = EVP_CIPHER_fetch(lc, "AES-256-GCM", query);
+    const char *name = c != NULL ? OSSL_PROVIDER_get0_name(EVP_CIPHER_get0_provider(c)) : "none";
+
+    EVP_CIPHER_free(c); /* the name belongs to the provider, which stays loaded */
+    return name;
+}
+
+static void test_default_properties_prefer_cmk(void)
+{
+    const char *build = testlib_env("CMK_BUILD");
+    OSSL_LIB_CTX *lc = OSSL_LIB_CTX_new();
+
+    NEED_GCM();
+    /* default activated first, as in the test token's openssl.cnf */
+    CU_ASSERT_FATAL(
+        lc != NULL && OSSL_PROVIDER_set_default_search_path(lc, build != NULL ? build : "build") &&
+        OSSL_PROVIDER_load(lc, "default") != NULL && OSSL_PROVIDER_load(lc, "cmk") != NULL);
+    printf("  no query, default loaded first: %s\n", gcm_provider(lc, NULL));
+    CU_ASSERT_FATAL(EVP_set_default_properties(lc, "?provider=cmk"));
+    CU_ASSERT_STRING_EQUAL(gcm_provider(lc, NULL), "cmk");
+    CU_ASSERT_STRING_EQUAL(gcm_provider(lc, "provider=default"), "default");
+    OSSL_LIB_CTX_free(lc);
+}
+
 /* The one-call interface: EVP_Cipher with out == NULL for AAD, in == NULL to finish. */
 static int seal_evp_cipher(const EVP_CIPHER *c, uint8_t *out, uint8_t *tag)
 {
@@ -492,6 +521,7 @@ int main(void)
     CU_add_test(s, "rekey_on_one_ctx_as_fresh", test_rekey_on_one_ctx_as_fresh);
     CU_add_test(s, "ctx_copy_mid_message", test_ctx_copy_mid_message);
     CU_add_test(s, "ctx_copy_with_long_aad", test_ctx_copy_with_long_aad);
+    CU_add_test(s, "default_properties_prefer_cmk", test_default_properties_prefer_cmk);
     CU_add_test(s, "evp_cipher_calls_as_default", test_evp_cipher_calls_as_default);
     CU_add_test(s, "generated_iv_is_readable", test_generated_iv_is_readable);
     CU_add_test(s, "tls12_records_match_default", test_tls12_records_match_default);
