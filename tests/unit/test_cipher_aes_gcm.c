@@ -26,6 +26,7 @@
 #define BIG_BYTES    (4u << 20)
 
 static OSSL_LIB_CTX *libctx;
+static OSSL_PROVIDER *prov_cmk, *prov_default;
 static EVP_CIPHER *cmk_gcm[3], *ref_gcm[3]; /* AES-128, -192, -256 */
 static uint64_t rng_state;
 static int have_gcm;
@@ -67,7 +68,8 @@ static int suite_init(void)
     printf("test_cipher_aes_gcm: CMK_TEST_SEED=%llu\n", (unsigned long long)rng_state);
     if ((libctx = OSSL_LIB_CTX_new()) == NULL ||
         !OSSL_PROVIDER_set_default_search_path(libctx, build != NULL ? build : "build") ||
-        OSSL_PROVIDER_load(libctx, "cmk") == NULL || OSSL_PROVIDER_load(libctx, "default") == NULL)
+        (prov_cmk = OSSL_PROVIDER_load(libctx, "cmk")) == NULL ||
+        (prov_default = OSSL_PROVIDER_load(libctx, "default")) == NULL)
         return 1;
     for (int i = 0; i < 3; i++) {
         cmk_gcm[i] = EVP_CIPHER_fetch(libctx, names[i], "provider=cmk");
@@ -86,6 +88,8 @@ static int suite_clean(void)
         EVP_CIPHER_free(cmk_gcm[i]);
         EVP_CIPHER_free(ref_gcm[i]);
     }
+    OSSL_PROVIDER_unload(prov_cmk);
+    OSSL_PROVIDER_unload(prov_default);
     OSSL_LIB_CTX_free(libctx);
     return 0;
 }

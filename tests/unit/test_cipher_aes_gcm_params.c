@@ -15,6 +15,7 @@
 #include "testlib.h"
 
 static OSSL_LIB_CTX *libctx;
+static OSSL_PROVIDER *prov_cmk, *prov_default;
 static EVP_CIPHER *cmk_gcm, *ref_gcm; /* AES-256-GCM from cmk and from default */
 static const uint8_t key[32] = {0x60, 0x3d, 0xeb, 0x10, 0x15, 0xca, 0x71, 0xbe, 0x2b, 0x73, 0xae,
                                 0xf0, 0x85, 0x7d, 0x77, 0x81, 0x1f, 0x35, 0x2c, 0x07, 0x3b, 0x61,
@@ -39,7 +40,8 @@ static int suite_init(void)
         msg[i] = (uint8_t)(i * 7 + 3);
     if ((libctx = OSSL_LIB_CTX_new()) == NULL ||
         !OSSL_PROVIDER_set_default_search_path(libctx, build != NULL ? build : "build") ||
-        OSSL_PROVIDER_load(libctx, "cmk") == NULL || OSSL_PROVIDER_load(libctx, "default") == NULL)
+        (prov_cmk = OSSL_PROVIDER_load(libctx, "cmk")) == NULL ||
+        (prov_default = OSSL_PROVIDER_load(libctx, "default")) == NULL)
         return 1;
     cmk_gcm = EVP_CIPHER_fetch(libctx, "AES-256-GCM", "provider=cmk");
     ref_gcm = EVP_CIPHER_fetch(libctx, "AES-256-GCM", "provider=default");
@@ -51,6 +53,8 @@ static int suite_clean(void)
 {
     EVP_CIPHER_free(cmk_gcm);
     EVP_CIPHER_free(ref_gcm);
+    OSSL_PROVIDER_unload(prov_cmk);
+    OSSL_PROVIDER_unload(prov_default);
     OSSL_LIB_CTX_free(libctx);
     return 0;
 }
@@ -309,17 +313,21 @@ static const char *gcm_provider(OSSL_LIB_CTX *lc, const char *query)
 static void test_default_properties_prefer_cmk(void)
 {
     const char *build = testlib_env("CMK_BUILD");
-    OSSL_LIB_CTX *lc = OSSL_LIB_CTX_new();
+    OSSL_LIB_CTX *lc;
+    OSSL_PROVIDER *d, *c;
 
     NEED_GCM();
     /* default activated first, as in the test token's openssl.cnf */
-    CU_ASSERT_FATAL(
-        lc != NULL && OSSL_PROVIDER_set_default_search_path(lc, build != NULL ? build : "build") &&
-        OSSL_PROVIDER_load(lc, "default") != NULL && OSSL_PROVIDER_load(lc, "cmk") != NULL);
+    CU_ASSERT_FATAL((lc = OSSL_LIB_CTX_new()) != NULL);
+    CU_ASSERT_FATAL(OSSL_PROVIDER_set_default_search_path(lc, build != NULL ? build : "build"));
+    CU_ASSERT_FATAL((d = OSSL_PROVIDER_load(lc, "default")) != NULL);
+    CU_ASSERT_FATAL((c = OSSL_PROVIDER_load(lc, "cmk")) != NULL);
     printf("  no query, default loaded first: %s\n", gcm_provider(lc, NULL));
     CU_ASSERT_FATAL(EVP_set_default_properties(lc, "?provider=cmk"));
     CU_ASSERT_STRING_EQUAL(gcm_provider(lc, NULL), "cmk");
     CU_ASSERT_STRING_EQUAL(gcm_provider(lc, "provider=default"), "default");
+    OSSL_PROVIDER_unload(c);
+    OSSL_PROVIDER_unload(d);
     OSSL_LIB_CTX_free(lc);
 }
 
