@@ -411,27 +411,59 @@ static const OSSL_PARAM *gcm_gettable_params(void *provctx)
     return gettable;
 }
 
-#define GCM_DISPATCH(bits)                                                                         \
-    static const OSSL_DISPATCH gcm_dispatch_##bits[] = {                                           \
-        {OSSL_FUNC_CIPHER_NEWCTX, (void (*)(void))gcm_newctx_##bits},                              \
-        {OSSL_FUNC_CIPHER_FREECTX, (void (*)(void))gcm_freectx},                                   \
-        {OSSL_FUNC_CIPHER_DUPCTX, (void (*)(void))gcm_dupctx},                                     \
-        {OSSL_FUNC_CIPHER_ENCRYPT_INIT, (void (*)(void))gcm_encrypt_init},                         \
-        {OSSL_FUNC_CIPHER_DECRYPT_INIT, (void (*)(void))gcm_decrypt_init},                         \
-        {OSSL_FUNC_CIPHER_UPDATE, (void (*)(void))gcm_update},                                     \
-        {OSSL_FUNC_CIPHER_FINAL, (void (*)(void))gcm_final},                                       \
-        {OSSL_FUNC_CIPHER_CIPHER, (void (*)(void))gcm_cipher},                                     \
-        {OSSL_FUNC_CIPHER_GET_PARAMS, (void (*)(void))gcm_get_params_##bits},                      \
-        {OSSL_FUNC_CIPHER_GETTABLE_PARAMS, (void (*)(void))gcm_gettable_params},                   \
-        {OSSL_FUNC_CIPHER_GET_CTX_PARAMS, (void (*)(void))cmk_gcm_get_ctx_params},                 \
-        {OSSL_FUNC_CIPHER_SET_CTX_PARAMS, (void (*)(void))cmk_gcm_set_ctx_params},                 \
-        {OSSL_FUNC_CIPHER_GETTABLE_CTX_PARAMS, (void (*)(void))cmk_gcm_gettable_ctx_params},       \
-        {OSSL_FUNC_CIPHER_SETTABLE_CTX_PARAMS, (void (*)(void))cmk_gcm_settable_ctx_params},       \
-        {0, NULL},                                                                                 \
-    }
-GCM_DISPATCH(128);
-GCM_DISPATCH(192);
-GCM_DISPATCH(256);
+static const OSSL_DISPATCH gcm_dispatch_256[] = {
+    {OSSL_FUNC_CIPHER_NEWCTX, (void (*)(void))gcm_newctx_256},
+    {OSSL_FUNC_CIPHER_FREECTX, (void (*)(void))gcm_freectx},
+    {OSSL_FUNC_CIPHER_DUPCTX, (void (*)(void))gcm_dupctx},
+    {OSSL_FUNC_CIPHER_ENCRYPT_INIT, (void (*)(void))gcm_encrypt_init},
+    {OSSL_FUNC_CIPHER_DECRYPT_INIT, (void (*)(void))gcm_decrypt_init},
+    {OSSL_FUNC_CIPHER_UPDATE, (void (*)(void))gcm_update},
+    {OSSL_FUNC_CIPHER_FINAL, (void (*)(void))gcm_final},
+    {OSSL_FUNC_CIPHER_CIPHER, (void (*)(void))gcm_cipher},
+    {OSSL_FUNC_CIPHER_GET_PARAMS, (void (*)(void))gcm_get_params_256},
+    {OSSL_FUNC_CIPHER_GETTABLE_PARAMS, (void (*)(void))gcm_gettable_params},
+    {OSSL_FUNC_CIPHER_GET_CTX_PARAMS, (void (*)(void))cmk_gcm_get_ctx_params},
+    {OSSL_FUNC_CIPHER_SET_CTX_PARAMS, (void (*)(void))cmk_gcm_set_ctx_params},
+    {OSSL_FUNC_CIPHER_GETTABLE_CTX_PARAMS, (void (*)(void))cmk_gcm_gettable_ctx_params},
+    {OSSL_FUNC_CIPHER_SETTABLE_CTX_PARAMS, (void (*)(void))cmk_gcm_settable_ctx_params},
+    {0, NULL},
+};
+
+static const OSSL_DISPATCH gcm_dispatch_192[] = {
+    {OSSL_FUNC_CIPHER_NEWCTX, (void (*)(void))gcm_newctx_192},
+    {OSSL_FUNC_CIPHER_FREECTX, (void (*)(void))gcm_freectx},
+    {OSSL_FUNC_CIPHER_DUPCTX, (void (*)(void))gcm_dupctx},
+    {OSSL_FUNC_CIPHER_ENCRYPT_INIT, (void (*)(void))gcm_encrypt_init},
+    {OSSL_FUNC_CIPHER_DECRYPT_INIT, (void (*)(void))gcm_decrypt_init},
+    {OSSL_FUNC_CIPHER_UPDATE, (void (*)(void))gcm_update},
+    {OSSL_FUNC_CIPHER_FINAL, (void (*)(void))gcm_final},
+    {OSSL_FUNC_CIPHER_CIPHER, (void (*)(void))gcm_cipher},
+    {OSSL_FUNC_CIPHER_GET_PARAMS, (void (*)(void))gcm_get_params_192},
+    {OSSL_FUNC_CIPHER_GETTABLE_PARAMS, (void (*)(void))gcm_gettable_params},
+    {OSSL_FUNC_CIPHER_GET_CTX_PARAMS, (void (*)(void))cmk_gcm_get_ctx_params},
+    {OSSL_FUNC_CIPHER_SET_CTX_PARAMS, (void (*)(void))cmk_gcm_set_ctx_params},
+    {OSSL_FUNC_CIPHER_GETTABLE_CTX_PARAMS, (void (*)(void))cmk_gcm_gettable_ctx_params},
+    {OSSL_FUNC_CIPHER_SETTABLE_CTX_PARAMS, (void (*)(void))cmk_gcm_settable_ctx_params},
+    {0, NULL},
+};
+
+static const OSSL_DISPATCH gcm_dispatch_128[] = {
+    {OSSL_FUNC_CIPHER_NEWCTX, (void (*)(void))gcm_newctx_128},
+    {OSSL_FUNC_CIPHER_FREECTX, (void (*)(void))gcm_freectx},
+    {OSSL_FUNC_CIPHER_DUPCTX, (void (*)(void))gcm_dupctx},
+    {OSSL_FUNC_CIPHER_ENCRYPT_INIT, (void (*)(void))gcm_encrypt_init},
+    {OSSL_FUNC_CIPHER_DECRYPT_INIT, (void (*)(void))gcm_decrypt_init},
+    {OSSL_FUNC_CIPHER_UPDATE, (void (*)(void))gcm_update},
+    {OSSL_FUNC_CIPHER_FINAL, (void (*)(void))gcm_final},
+    {OSSL_FUNC_CIPHER_CIPHER, (void (*)(void))gcm_cipher},
+    {OSSL_FUNC_CIPHER_GET_PARAMS, (void (*)(void))gcm_get_params_128},
+    {OSSL_FUNC_CIPHER_GETTABLE_PARAMS, (void (*)(void))gcm_gettable_params},
+    {OSSL_FUNC_CIPHER_GET_CTX_PARAMS, (void (*)(void))cmk_gcm_get_ctx_params},
+    {OSSL_FUNC_CIPHER_SET_CTX_PARAMS, (void (*)(void))cmk_gcm_set_ctx_params},
+    {OSSL_FUNC_CIPHER_GETTABLE_CTX_PARAMS, (void (*)(void))cmk_gcm_gettable_ctx_params},
+    {OSSL_FUNC_CIPHER_SETTABLE_CTX_PARAMS, (void (*)(void))cmk_gcm_settable_ctx_params},
+    {0, NULL},
+};
 
 /* Names and OIDs as OpenSSL's default provider spells them: libssl fetches by short name
  * (id-aes256-GCM), applications mostly by AES-256-GCM. */

@@ -100,15 +100,12 @@ static void hw_final(void *hctx, uint8_t tag[CMK_GCM_TAG_BYTES])
     c->fns->final(&c->key, &c->gcm, tag, CMK_GCM_TAG_BYTES);
 }
 
-#define GCM_FNS_COPY(dst, mgr, bits)                                                               \
-    do {                                                                                           \
-        (dst).pre = (mgr)->gcm##bits##_pre;                                                        \
-        (dst).init = (mgr)->gcm##bits##_init;                                                      \
-        (dst).init_var_iv = (mgr)->gcm##bits##_init_var_iv;                                        \
-        (dst).encrypt_update = (mgr)->gcm##bits##_enc_update;                                      \
-        (dst).decrypt_update = (mgr)->gcm##bits##_dec_update;                                      \
-        (dst).final = (mgr)->gcm##bits##_enc_finalize;                                             \
-    } while (0)
+static void gcm_fns_set(GCM_FNS *f, aes_gcm_pre_t pre, aes_gcm_init_t init,
+                        aes_gcm_init_var_iv_t init_var_iv, aes_gcm_enc_dec_update_t enc,
+                        aes_gcm_enc_dec_update_t dec, aes_gcm_enc_dec_finalize_t final)
+{
+    *f = (GCM_FNS){pre, init, init_var_iv, enc, dec, final};
+}
 
 static const char *arch_name(IMB_ARCH arch)
 {
@@ -157,9 +154,12 @@ static void hw_load(void)
     /* IMB_ARCH_NOAESNI is a software emulation, slower than OpenSSL's own: refuse it. */
     if (arch < IMB_ARCH_SSE || (mgr->features & need) != need)
         goto err;
-    GCM_FNS_COPY(fns_128, mgr, 128);
-    GCM_FNS_COPY(fns_192, mgr, 192);
-    GCM_FNS_COPY(fns_256, mgr, 256);
+    gcm_fns_set(&fns_128, mgr->gcm128_pre, mgr->gcm128_init, mgr->gcm128_init_var_iv,
+                mgr->gcm128_enc_update, mgr->gcm128_dec_update, mgr->gcm128_enc_finalize);
+    gcm_fns_set(&fns_192, mgr->gcm192_pre, mgr->gcm192_init, mgr->gcm192_init_var_iv,
+                mgr->gcm192_enc_update, mgr->gcm192_dec_update, mgr->gcm192_enc_finalize);
+    gcm_fns_set(&fns_256, mgr->gcm256_pre, mgr->gcm256_init, mgr->gcm256_init_var_iv,
+                mgr->gcm256_enc_update, mgr->gcm256_dec_update, mgr->gcm256_enc_finalize);
     free_mgr(mgr);
     snprintf(hw_name, sizeof(hw_name), "intel-ipsec-mb %u.%u.%u %s", version >> 16,
              (version >> 8) & 0xff, version & 0xff, arch_name(arch));

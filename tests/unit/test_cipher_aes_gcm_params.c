@@ -477,6 +477,48 @@ static void test_tls12_records_match_default(void)
     }
 }
 
+/* Malformed TLS records and AADs are refused by both providers. */
+static int tls_refusal(const EVP_CIPHER *c, int step)
+{
+    EVP_CIPHER_CTX *ctx = tls_ctx(c, step >= 2 ? 0 : 1);
+    uint8_t hdr[13] = {0, 0, 0, 0, 0, 0, 0, 1, 23, 3, 3, 0, 40}, rec[64] = {0}, out[64];
+    int outl, ok = 0;
+
+    switch (step) {
+    case 0: /* AAD of 12 bytes */
+        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_TLS1_AAD, 12, hdr) > 0;
+        break;
+    case 1: /* not in place */
+        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_TLS1_AAD, 13, hdr) > 0 &&
+             EVP_CipherUpdate(ctx, out, &outl, rec, 40);
+        break;
+    case 2: /* received record length shorter than explicit nonce and tag */
+        hdr[12] = 23;
+        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_TLS1_AAD, 13, hdr) > 0;
+        break;
+    case 3: /* a record of 23 bytes */
+        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_TLS1_AAD, 13, hdr) > 0 &&
+             EVP_CipherUpdate(ctx, rec, &outl, rec, 23);
+        break;
+    case 4: /* a forged record (all zero) */
+        ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_TLS1_AAD, 13, hdr) > 0 &&
+             EVP_CipherUpdate(ctx, rec, &outl, rec, 40);
+        break;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
+static void test_tls12_refuses_what_default_refuses(void)
+{
+    NEED_GCM();
+    for (int step = 0; step <= 4; step++) {
+        CU_ASSERT_FALSE(tls_refusal(cmk_gcm, step));
+        CU_ASSERT_FALSE(tls_refusal(ref_gcm, step));
+    }
+}
+
 /* Threads share the EVP_CIPHER (and the back end), each with its own contexts. */
 static void *thread_run(void *arg)
 {
@@ -533,6 +575,7 @@ int main(void)
     CU_add_test(s, "evp_cipher_calls_as_default", test_evp_cipher_calls_as_default);
     CU_add_test(s, "generated_iv_is_readable", test_generated_iv_is_readable);
     CU_add_test(s, "tls12_records_match_default", test_tls12_records_match_default);
+    CU_add_test(s, "tls12_refuses_what_default_refuses", test_tls12_refuses_what_default_refuses);
     CU_add_test(s, "many_threads_at_once", test_many_threads_at_once);
     return testlib_run();
 }
