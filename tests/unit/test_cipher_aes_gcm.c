@@ -25,8 +25,7 @@
 #define MAX_IV_BYTES 128 /* OpenSSL's own GCM takes IVs up to 128 bytes */
 #define BIG_BYTES    (4u << 20)
 
-static OSSL_LIB_CTX *libctx;
-static OSSL_PROVIDER *prov_cmk, *prov_default;
+static TESTLIB_EVP evp;
 static EVP_CIPHER *cmk_gcm[3], *ref_gcm[3]; /* AES-128, -192, -256 */
 static uint64_t rng_state;
 static int have_gcm;
@@ -60,20 +59,16 @@ static void rng_fill(uint8_t *p, size_t n)
 
 static int suite_init(void)
 {
-    const char *build = testlib_env("CMK_BUILD");
     const char *seed = testlib_env("CMK_TEST_SEED");
     static const char *names[3] = {"AES-128-GCM", "AES-192-GCM", "AES-256-GCM"};
 
     rng_state = seed != NULL ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL);
     printf("test_cipher_aes_gcm: CMK_TEST_SEED=%llu\n", (unsigned long long)rng_state);
-    if ((libctx = OSSL_LIB_CTX_new()) == NULL ||
-        !OSSL_PROVIDER_set_default_search_path(libctx, build != NULL ? build : "build") ||
-        (prov_cmk = OSSL_PROVIDER_load(libctx, "cmk")) == NULL ||
-        (prov_default = OSSL_PROVIDER_load(libctx, "default")) == NULL)
+    if (!testlib_evp_init(&evp, 0))
         return 1;
     for (int i = 0; i < 3; i++) {
-        cmk_gcm[i] = EVP_CIPHER_fetch(libctx, names[i], "provider=cmk");
-        ref_gcm[i] = EVP_CIPHER_fetch(libctx, names[i], "provider=default");
+        cmk_gcm[i] = EVP_CIPHER_fetch(evp.libctx, names[i], "provider=cmk");
+        ref_gcm[i] = EVP_CIPHER_fetch(evp.libctx, names[i], "provider=default");
         if (ref_gcm[i] == NULL)
             return 1;
     }
@@ -88,9 +83,7 @@ static int suite_clean(void)
         EVP_CIPHER_free(cmk_gcm[i]);
         EVP_CIPHER_free(ref_gcm[i]);
     }
-    OSSL_PROVIDER_unload(prov_cmk);
-    OSSL_PROVIDER_unload(prov_default);
-    OSSL_LIB_CTX_free(libctx);
+    testlib_evp_cleanup(&evp);
     return 0;
 }
 

@@ -14,8 +14,7 @@
 #include <openssl/provider.h>
 #include "testlib.h"
 
-static OSSL_LIB_CTX *libctx;
-static OSSL_PROVIDER *prov_cmk, *prov_default;
+static TESTLIB_EVP evp;
 static EVP_CIPHER *cmk_gcm, *ref_gcm; /* AES-256-GCM from cmk and from default */
 static const uint8_t key[32] = {0x60, 0x3d, 0xeb, 0x10, 0x15, 0xca, 0x71, 0xbe, 0x2b, 0x73, 0xae,
                                 0xf0, 0x85, 0x7d, 0x77, 0x81, 0x1f, 0x35, 0x2c, 0x07, 0x3b, 0x61,
@@ -34,17 +33,12 @@ static uint8_t msg[1000];
 
 static int suite_init(void)
 {
-    const char *build = testlib_env("CMK_BUILD");
-
     for (size_t i = 0; i < sizeof(msg); i++)
         msg[i] = (uint8_t)(i * 7 + 3);
-    if ((libctx = OSSL_LIB_CTX_new()) == NULL ||
-        !OSSL_PROVIDER_set_default_search_path(libctx, build != NULL ? build : "build") ||
-        (prov_cmk = OSSL_PROVIDER_load(libctx, "cmk")) == NULL ||
-        (prov_default = OSSL_PROVIDER_load(libctx, "default")) == NULL)
+    if (!testlib_evp_init(&evp, 0))
         return 1;
-    cmk_gcm = EVP_CIPHER_fetch(libctx, "AES-256-GCM", "provider=cmk");
-    ref_gcm = EVP_CIPHER_fetch(libctx, "AES-256-GCM", "provider=default");
+    cmk_gcm = EVP_CIPHER_fetch(evp.libctx, "AES-256-GCM", "provider=cmk");
+    ref_gcm = EVP_CIPHER_fetch(evp.libctx, "AES-256-GCM", "provider=default");
     ERR_clear_error();
     return ref_gcm == NULL;
 }
@@ -53,9 +47,7 @@ static int suite_clean(void)
 {
     EVP_CIPHER_free(cmk_gcm);
     EVP_CIPHER_free(ref_gcm);
-    OSSL_PROVIDER_unload(prov_cmk);
-    OSSL_PROVIDER_unload(prov_default);
-    OSSL_LIB_CTX_free(libctx);
+    testlib_evp_cleanup(&evp);
     return 0;
 }
 
@@ -312,23 +304,16 @@ static const char *gcm_provider(OSSL_LIB_CTX *lc, const char *query)
 
 static void test_default_properties_prefer_cmk(void)
 {
-    const char *build = testlib_env("CMK_BUILD");
-    OSSL_LIB_CTX *lc;
-    OSSL_PROVIDER *d, *c;
+    TESTLIB_EVP e;
 
     NEED_GCM();
     /* default activated first, as in the test token's openssl.cnf */
-    CU_ASSERT_FATAL((lc = OSSL_LIB_CTX_new()) != NULL);
-    CU_ASSERT_FATAL(OSSL_PROVIDER_set_default_search_path(lc, build != NULL ? build : "build"));
-    CU_ASSERT_FATAL((d = OSSL_PROVIDER_load(lc, "default")) != NULL);
-    CU_ASSERT_FATAL((c = OSSL_PROVIDER_load(lc, "cmk")) != NULL);
-    printf("  no query, default loaded first: %s\n", gcm_provider(lc, NULL));
-    CU_ASSERT_FATAL(EVP_set_default_properties(lc, "?provider=cmk"));
-    CU_ASSERT_STRING_EQUAL(gcm_provider(lc, NULL), "cmk");
-    CU_ASSERT_STRING_EQUAL(gcm_provider(lc, "provider=default"), "default");
-    OSSL_PROVIDER_unload(c);
-    OSSL_PROVIDER_unload(d);
-    OSSL_LIB_CTX_free(lc);
+    CU_ASSERT_FATAL(testlib_evp_init(&e, 1));
+    printf("  no query, default loaded first: %s\n", gcm_provider(e.libctx, NULL));
+    CU_ASSERT_FATAL(EVP_set_default_properties(e.libctx, "?provider=cmk"));
+    CU_ASSERT_STRING_EQUAL(gcm_provider(e.libctx, NULL), "cmk");
+    CU_ASSERT_STRING_EQUAL(gcm_provider(e.libctx, "provider=default"), "default");
+    testlib_evp_cleanup(&e);
 }
 
 /* The one-call interface: EVP_Cipher with out == NULL for AAD, in == NULL to finish. */

@@ -11,8 +11,7 @@
 #include <openssl/provider.h>
 #include "testlib.h"
 
-static OSSL_LIB_CTX *libctx;
-static OSSL_PROVIDER *prov_cmk, *prov_default;
+static TESTLIB_EVP evp;
 static EVP_CIPHER *cmk_gcm, *ref_gcm; /* AES-256-GCM from cmk and from default */
 static const uint8_t key[32] = "TLS 1.2 record key, 32 bytes...";
 static const uint8_t iv[12] = "fixd+explct!";
@@ -28,17 +27,12 @@ static uint8_t msg[1000];
 
 static int suite_init(void)
 {
-    const char *build = testlib_env("CMK_BUILD");
-
     for (size_t i = 0; i < sizeof(msg); i++)
         msg[i] = (uint8_t)(i * 13 + 5);
-    if ((libctx = OSSL_LIB_CTX_new()) == NULL ||
-        !OSSL_PROVIDER_set_default_search_path(libctx, build != NULL ? build : "build") ||
-        (prov_cmk = OSSL_PROVIDER_load(libctx, "cmk")) == NULL ||
-        (prov_default = OSSL_PROVIDER_load(libctx, "default")) == NULL)
+    if (!testlib_evp_init(&evp, 0))
         return 1;
-    cmk_gcm = EVP_CIPHER_fetch(libctx, "AES-256-GCM", "provider=cmk");
-    ref_gcm = EVP_CIPHER_fetch(libctx, "AES-256-GCM", "provider=default");
+    cmk_gcm = EVP_CIPHER_fetch(evp.libctx, "AES-256-GCM", "provider=cmk");
+    ref_gcm = EVP_CIPHER_fetch(evp.libctx, "AES-256-GCM", "provider=default");
     ERR_clear_error();
     return ref_gcm == NULL;
 }
@@ -47,9 +41,7 @@ static int suite_clean(void)
 {
     EVP_CIPHER_free(cmk_gcm);
     EVP_CIPHER_free(ref_gcm);
-    OSSL_PROVIDER_unload(prov_cmk);
-    OSSL_PROVIDER_unload(prov_default);
-    OSSL_LIB_CTX_free(libctx);
+    testlib_evp_cleanup(&evp);
     return 0;
 }
 
