@@ -131,6 +131,8 @@ static void test_ctx_param_lists_match_default(void)
                               EVP_CIPHER_settable_ctx_params(ref_gcm)));
     CU_ASSERT_TRUE(
         same_names(EVP_CIPHER_gettable_params(ref_gcm), EVP_CIPHER_gettable_params(cmk_gcm)));
+    CU_ASSERT_TRUE(
+        same_names(EVP_CIPHER_gettable_params(cmk_gcm), EVP_CIPHER_gettable_params(ref_gcm)));
 }
 
 /* Tags of every length: get and set behave as the default's, a flipped bit is refused. */
