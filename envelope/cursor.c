@@ -84,12 +84,23 @@ static int buf_reserve(env_buf *b, size_t n)
     return 1;
 }
 
+uint8_t *env_buf_extend(env_buf *b, size_t n)
+{
+    uint8_t *at;
+
+    if (!buf_reserve(b, n))
+        return NULL;
+    at = b->data + b->len;
+    b->len += n;
+    return at;
+}
+
 void env_buf_bytes(env_buf *b, const void *p, size_t n)
 {
-    if (n == 0 || !buf_reserve(b, n))
-        return;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
+    uint8_t *at;
+
+    if (n > 0 && (at = env_buf_extend(b, n)) != NULL)
+        memcpy(at, p, n);
 }
 
 static void buf_be(env_buf *b, uint64_t v, size_t n)

@@ -41,6 +41,8 @@ void env_buf_u16(env_buf *b, uint16_t v);
 void env_buf_u32(env_buf *b, uint32_t v);
 void env_buf_u64(env_buf *b, uint64_t v);
 void env_buf_bytes(env_buf *b, const void *p, size_t n);
+/* Appends n bytes for the caller to fill; NULL (and failed set) if memory ran out. */
+uint8_t *env_buf_extend(env_buf *b, size_t n);
 /* Wipes and frees the contents (the buffer may hold key material). */
 void env_buf_free(env_buf *b);
 

@@ -7,7 +7,7 @@ set -eu
 dir=${1:?usage: mktoken.sh DIR [LABEL]}
 label=${2:-cmk-test}
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-build} # the build folder (SANITIZE builds use their own)
+build="$top/${BUILD:-build}"
 module=${CMK_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 
 mkdir -p "$dir"
@@ -20,7 +20,7 @@ umask 077
 openssl rand -hex 16 >"$dir/user.pin"
 openssl rand -hex 16 >"$dir/so.pin"
 export SOFTHSM2_CONF="$dir/softhsm2.conf"
-"$top/$build/cmk-token-init" --module "$module" --label "$label" \
+"$build/cmk-token-init" --module "$module" --label "$label" \
     --so-pin-source "file:$dir/so.pin" --pin-source "file:$dir/user.pin"
 umask 022
 
@@ -39,7 +39,7 @@ cmk = cmk_sect
 activate = 1
 
 [cmk_sect]
-module = $top/$build/cmk.so
+module = $build/cmk.so
 pkcs11-module-path = $module
 pkcs11-module-token-pin = file:$dir/user.pin
 activate = 1

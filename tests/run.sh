@@ -49,9 +49,18 @@ run_one() { # name command...
 for t in "$top/$BUILD"/tests/test_*; do
     [ -x "$t" ] && run_one "$(basename "$t")" "$t"
 done
+# A sanitized cmk.so loaded into the system's openssl needs the sanitizer runtime preloaded.
+case "$BUILD" in
+*san-*address*)
+    e2e_preload=$(${CC:-cc} -print-file-name=libasan.so)
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+    ;;
+*san-*thread*) e2e_preload=$(${CC:-cc} -print-file-name=libtsan.so) ;;
+*) e2e_preload= ;;
+esac
 for t in "$top"/tests/e2e/*.sh; do
     case "$t" in */lib.sh) continue ;; esac
-    run_one "$(basename "$t" .sh)" sh "$t"
+    run_one "$(basename "$t" .sh)" env ${e2e_preload:+LD_PRELOAD=$e2e_preload} sh "$t"
 done
 
 echo "$passed passed, $failed failed, $skipped skipped"

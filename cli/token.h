@@ -1,0 +1,25 @@
+/*
+ * token.h - the management plane's view of the token (through pkcs11/, never through OpenSSL).
+ */
+#ifndef CMK_CLI_TOKEN_H
+#define CMK_CLI_TOKEN_H
+
+#include "cli.h"
+#include "../pkcs11/p11_key.h"
+
+/* Opens (once per process) the token the settings name; NULL after printing why. */
+p11_token *cli_token(cmk_cli *cli);
+void cli_token_close(void);
+
+/* The exit code for a PKCS#11 layer failure: PIN, module and token problems are configuration. */
+int cli_exit_for_rv(CK_RV rv);
+
+/* Key names are 1..64 of [A-Za-z0-9._-]: safe in a URI, a file name and a header. */
+int cli_name_ok(const char *name);
+
+/* Finds the key NAME's current version; prints why and returns NULL if there is none. */
+p11_key *cli_key_current(cmk_cli *cli, const char *name);
+/* Hex of a key's CKA_ID (its version id), in a buffer the caller frees. */
+char *cli_key_version(const p11_key *k);
+
+#endif
