@@ -167,7 +167,9 @@ static int stream_status(env_err e, const char *in, const char *out)
 static env_stream_opts stream_opts(cmk_cli *cli, const crypt_args *a, cli_progress *pr, int in_fd,
                                    const char *in)
 {
-    env_stream_opts o = {.libctx = cli_libctx(cli), .threads = a->threads};
+    /* cmk's own AES-GCM (intel-ipsec-mb) where the provider offers it, else OpenSSL's. */
+    env_stream_opts o = {
+        .libctx = cli_libctx(cli), .propq = "?provider=cmk", .threads = a->threads};
     struct stat st;
 
     cli_progress_start(pr, a->encrypt ? "encrypting" : "decrypting", in,
