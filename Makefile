@@ -36,6 +36,8 @@ ENV_OBJ   := $(ENV_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS     := $(TOOL_SRC:softhsm-config/%.c=$(BUILD)/cmk-%)
 TEST_BINS := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FAULT_SRC := $(wildcard tests/faultmod/*.c)
+FAULTMOD  := $(BUILD)/cmk-faultmod.so
 
 ifeq ($(IPSEC_MB),1)
 CFLAGS    += -DCMK_HAVE_IPSEC_MB
@@ -45,7 +47,7 @@ endif
 .SECONDARY:
 .PHONY: all deps check check-style demo bench clean format tests
 all: $(BUILD)/cmk.so $(BUILD)/cmk $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(TOOLS)
-tests: all $(TEST_BINS)
+tests: all $(TEST_BINS) $(FAULTMOD)
 
 deps:
 	@sh mk/deps.sh
@@ -71,6 +73,10 @@ $(BUILD)/cmk: $(CLI_OBJ) $(BUILD)/libcmkenv.a $(BUILD)/libcmkp11.a
 $(BUILD)/cmk-%: $(BUILD)/obj/softhsm-config/%.o $(BUILD)/libcmkp11.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The fault-injecting PKCS#11 module the tests put in front of SoftHSM (docs/testing-faults.md).
+$(FAULTMOD): $(FAULT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/pkcs11/p11_rv.o
+	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $^ -lpthread -ldl
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/testlib.o $(BUILD)/libcmkenv.a $(BUILD)/libcmkp11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcunit -ljson-c $(LDLIBS)
@@ -89,7 +95,7 @@ bench:
 	@BUILD=$(BUILD) sh bench/run.sh
 
 FORMAT_SRC = $(P11_SRC) $(PROV_SRC) $(ENV_SRC) $(CLI_SRC) $(TOOL_SRC) $(TEST_SRC) $(TLIB_SRC) \
-	     $(wildcard pkcs11/*.h provider/*.h envelope/*.h cli/*.h tests/unit/*.h)
+	     $(FAULT_SRC) $(wildcard pkcs11/*.h provider/*.h envelope/*.h cli/*.h tests/*/*.h)
 format:
 	clang-format -i $(FORMAT_SRC)
 
