@@ -1,0 +1,123 @@
+#!/bin/sh
+# faults_cmk_disk: `cmk encrypt` and `cmk decrypt` when the disk fails them: the output's
+# filesystem full (a 1 MiB tmpfs, and `ulimit -f`), the output directory read-only, the input
+# cut short or shrinking while it is read. Each time: one line `cmk: ...`, a non-zero exit,
+# the input intact, nothing under the final name and no `.NAME.cmk-tmp-XXXXXX` left.
+# (docs/testing-faults.md; the mounts need root, else those steps skip.)
+. "$(dirname "$0")/lib.sh"
+cd "$WORK"
+key="disk-$$"
+cmk() {
+    "$BUILD_DIR/cmk" --module "$CMK_TEST_MODULE" --token "pkcs11:token=$CMK_TEST_TOKEN" \
+        --pin-source "file:$CMK_TEST_PIN_FILE" "$@"
+}
+"$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --token "$CMK_TEST_TOKEN" \
+    --pin-source "file:$CMK_TEST_PIN_FILE" --label "$key" --id 0a01 >/dev/null ||
+    { fail "make the CMK" "cmk-keygen failed"; exit 1; }
+head -c 3000000 /dev/urandom >big
+sum=$(cksum <big)
+if ! cmk encrypt --key "$key" -o big.cmk big 2>err; then
+    skip "cmk disk fault tests" "cmk cannot encrypt here yet (the provider's store comes with \
+branch rsa): $(tail -n 1 err)"
+    exit 0
+fi
+csum=$(cksum <big.cmk)
+
+mounts=
+cleanup() {
+    for m in $mounts; do umount "$m" 2>/dev/null; done
+    _finish
+}
+trap cleanup EXIT
+
+# clean NAME DIR FINAL: after a refused command, nothing under FINAL, no temporary file in DIR,
+# the inputs unchanged.
+clean() {
+    check "$1: nothing under the final name" test ! -e "$3"
+    check "$1: no temporary file left" sh -c "if ls -a '$2' | grep cmk-tmp-; then exit 1; fi"
+    check "$1: the inputs are intact" sh -c \
+        "[ \"\$(cksum <big)\" = '$sum' ] && [ \"\$(cksum <big.cmk)\" = '$csum' ]"
+}
+
+# The output's filesystem is full.
+mkdir small
+if mount -t tmpfs -o size=1m tmpfs small 2>/dev/null; then
+    mounts="$WORK/small $mounts"
+    refuse "encrypt onto a full filesystem" "^cmk: .*small/big.cmk: write failed: No space left" \
+        cmk encrypt --key "$key" -o small/big.cmk big
+    clean "encrypt, disk full" small small/big.cmk
+    refuse "decrypt onto a full filesystem" "^cmk: .*small/big: write failed: No space left" \
+        cmk decrypt -o small/big big.cmk
+    clean "decrypt, disk full" small small/big
+else
+    skip "full filesystem" "cannot mount a small tmpfs here (not root?)"
+fi
+
+# The file size limit: the kernel sends SIGXFSZ, which kills a process that does not ignore it.
+# KNOWN BUG (fails until fixed): cli/outfile.c leaves SIGXFSZ at its default, so cmk dies
+# (exit 153, no message) and leaves .big.cmk.cmk-tmp-XXXXXX; docs/testing-faults.md has the fix.
+mkdir lim
+refuse "encrypt past the file size limit" "^cmk: .*lim/big.cmk: write failed: File too large" \
+    sh -c "ulimit -f 64; exec \"\$0\" \"\$@\"" "$BUILD_DIR/cmk" --module "$CMK_TEST_MODULE" \
+    --token "pkcs11:token=$CMK_TEST_TOKEN" --pin-source "file:$CMK_TEST_PIN_FILE" \
+    encrypt --key "$key" -o lim/big.cmk big
+clean "encrypt, file size limit" lim lim/big.cmk
+refuse "decrypt past the file size limit" "^cmk: .*lim/big: write failed: File too large" \
+    sh -c "ulimit -f 64; exec \"\$0\" \"\$@\"" "$BUILD_DIR/cmk" --module "$CMK_TEST_MODULE" \
+    --token "pkcs11:token=$CMK_TEST_TOKEN" --pin-source "file:$CMK_TEST_PIN_FILE" \
+    decrypt -o lim/big big.cmk
+clean "decrypt, file size limit" lim lim/big
+
+# The output directory is read-only.
+mkdir ro
+if mount -t tmpfs -o size=1m,ro tmpfs ro 2>/dev/null; then
+    mounts="$WORK/ro $mounts"
+    refuse "encrypt into a read-only directory" "^cmk: .*ro/big.cmk: Read-only file system$" \
+        cmk encrypt --key "$key" -o ro/big.cmk big
+    clean "encrypt, read-only" ro ro/big.cmk
+    refuse "decrypt into a read-only directory" "^cmk: .*ro/big: Read-only file system$" \
+        cmk decrypt -o ro/big big.cmk
+    clean "decrypt, read-only" ro ro/big
+else
+    skip "read-only directory" "cannot mount a read-only tmpfs here (not root?)"
+fi
+
+# The input ends early: a pipe whose writer stops mid-chunk, at a chunk's end, in the header.
+# KNOWN BUG (the cut at byte 100 fails until fixed): envelope/stream.c env_stream_header_read
+# ignores a short read of the header's rest and parses the buffer's uninitialized tail, so the
+# token is asked to unwrap garbage; docs/testing-faults.md has the fix.
+mkfifo pipe.cmk
+hl=$(od -An -tu1 -j5 -N4 big.cmk | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
+for cut in "$((hl + 1500000))" "$((hl + 1048576 + 16))" 100; do
+    head -c "$cut" big.cmk >pipe.cmk &
+    refuse "decrypt of an input cut at byte $cut" "^cmk: pipe.cmk: .*(truncated|changed)" \
+        cmk decrypt -o cut pipe.cmk
+    kill "$!" 2>/dev/null # a writer nobody read from
+    wait
+    clean "decrypt, input cut at $cut" . cut
+done
+
+# The input shrinks while it is read (another program truncates it): cmk must not report
+# success for bytes that were never the file's content at any one time.
+# KNOWN BUG (fails until fixed): cmk encrypts what it read up to the early end of file and
+# exits 0; docs/testing-faults.md proposes comparing the size read with fstat's.
+truncate -s 256M shrink
+(
+    i=0
+    while ! ls -a | grep -q '^\.shrink\.cmk\.cmk-tmp-' && [ "$i" -lt 500 ]; do
+        sleep 0.01
+        i=$((i + 1))
+    done
+    truncate -s 1000000 shrink
+) &
+if cmk encrypt --key "$key" --threads 1 -o shrink.cmk shrink 2>err; then
+    wait
+    n=$(cmk decrypt -o - shrink.cmk | wc -c)
+    check "encrypt of a shrinking input: success only for a whole file (got $n bytes)" \
+        sh -c "[ '$n' -eq 268435456 ] || [ '$n' -eq 1000000 ]"
+else
+    wait
+    check "encrypt of a shrinking input: refused in one line" grep -q "^cmk: shrink: " err
+    check "encrypt of a shrinking input: nothing under the final name" test ! -e shrink.cmk
+fi
+rm -f shrink shrink.cmk
