@@ -138,8 +138,8 @@ static void test_keygen_import_failed_create_leaves_nothing(void)
 static void test_keygen_import_session_lost_leaves_one_pair(void)
 {
     static const char *const rules[] = {
-        "C_CreateObject once CKR_SESSION_HANDLE_INVALID skip=1\n"
-        "C_DestroyObject once CKR_SESSION_HANDLE_INVALID",
+        ("C_CreateObject once CKR_SESSION_HANDLE_INVALID skip=1\n"
+         "C_DestroyObject once CKR_SESSION_HANDLE_INVALID"),
         "C_CreateObject once CKR_SESSION_HANDLE_INVALID after",
         "C_CreateObject once CKR_DEVICE_REMOVED skip=1 after",
     };
