@@ -203,24 +203,12 @@ static unsigned run_threads(p11_key *k)
     return failures;
 }
 
-/* A token of its own (its own pool and limit) and the suite's key found on it. */
-static p11_key *own_key(p11_token **t)
-{
-    p11_key *k = NULL;
-    char uri[128];
-
-    CU_ASSERT_EQUAL_FATAL(p11_token_open(tu_module, tu_uri, tu_pin_spec, t), CKR_OK);
-    snprintf(uri, sizeof(uri), "pkcs11:object=%s", p11_key_label(key));
-    CU_ASSERT_EQUAL_FATAL(p11_key_find(*t, uri, &k), CKR_OK);
-    return k;
-}
-
 /* Slow opens and slow decryptions: every caller gets through, sessions stay within the limit
  * (callers wait), and all are reused. */
 static void test_faults_delays_under_threads_keep_the_pool(void)
 {
     p11_token *t = NULL;
-    p11_key *k = own_key(&t);
+    p11_key *k = tu_key_own(p11_key_label(key), &t);
 
     tf_arm("C_OpenSession delay 30ms\nC_Decrypt delay 10ms");
     CU_ASSERT_EQUAL(run_threads(k), 0);
@@ -239,7 +227,7 @@ static void test_faults_delays_under_threads_keep_the_pool(void)
 static void test_faults_transient_under_threads_fires_once_and_is_mended(void)
 {
     p11_token *t = NULL;
-    p11_key *k = own_key(&t);
+    p11_key *k = tu_key_own(p11_key_label(key), &t);
 
     tf_arm("C_Decrypt delay 5ms\nC_Decrypt once CKR_SESSION_HANDLE_INVALID skip=9\n"
            "C_DecryptInit once CKR_DEVICE_REMOVED skip=20");
