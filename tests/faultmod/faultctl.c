@@ -9,6 +9,7 @@
  *     FUNCTION always CKR [skip=N] [after]    every call (after the first N) fails with CKR
  *     FUNCTION delay  Nms                     every call waits N ms first
  *     token removed                           the token is gone (see faultmod.c)
+ *     token moved                             the token is back in another slot
  * FUNCTION is C_Xxx or "all" (every function but C_Initialize, C_Finalize, C_GetInfo and
  * C_GetFunctionList); CKR a CKR_* name or a number; '#' starts a comment.
  */
@@ -44,7 +45,7 @@ static struct {
     size_t len;
     rule rules[CTL_MAX_RULES];
     int nrules;
-    int removed;
+    int removed, moved;
 } ctl = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* A CKR by name (the names p11_rv_name knows) or by number. */
@@ -69,7 +70,7 @@ static int rv_parse(const char *s, CK_RV *rv)
     return 0;
 }
 
-/* One line into r; returns 1 for a rule, 0 for nothing (comment, "token removed"), -1 bad. */
+/* One line into r; returns 1 for a rule, 0 for nothing (comment, "token ..."), -1 bad. */
 static int line_parse(char *line, rule *r)
 {
     char *save = NULL, *w[6] = {0};
@@ -83,6 +84,10 @@ static int line_parse(char *line, rule *r)
         return 0;
     if (n == 2 && strcmp(w[0], "token") == 0 && strcmp(w[1], "removed") == 0) {
         ctl.removed = 1;
+        return 0;
+    }
+    if (n == 2 && strcmp(w[0], "token") == 0 && strcmp(w[1], "moved") == 0) {
+        ctl.moved = 1;
         return 0;
     }
     memset(r, 0, sizeof(*r));
@@ -128,6 +133,7 @@ static void ctl_parse(const char *text, size_t len)
     buf[len] = '\0';
     ctl.nrules = 0;
     ctl.removed = 0;
+    ctl.moved = 0;
     for (char *line = strtok_r(buf, "\n", &save); line != NULL;
          line = strtok_r(NULL, "\n", &save)) {
         char copy[256];
@@ -216,6 +222,7 @@ void fault_decide(int fn, const char *name, fault_kind kind, fault_verdict *v)
         ctl_parse(buf, len);
     rules_apply(fn, kind, v);
     v->removed = ctl.removed;
+    v->moved = ctl.moved;
     pthread_mutex_unlock(&ctl.lock);
     if (v->delay_ms > 0) {
         struct timespec ts = {v->delay_ms / 1000, (long)(v->delay_ms % 1000) * 1000000L};

@@ -32,27 +32,16 @@ typedef CK_ATTRIBUTE_PTR AP;
 typedef CK_BYTE_PTR BP;
 typedef CK_ULONG_PTR LP;
 
-/* Every PKCS#11 v2.40 function but C_GetFunctionList, C_GetSlotList and C_GetSlotInfo (written
- * by hand below): name, kind, parameters, arguments. */
+/* Every PKCS#11 v2.40 function but those below and C_GetFunctionList, C_GetSlotList,
+ * C_GetSlotInfo, C_GetSessionInfo (written by hand): name, kind, parameters, arguments. */
 #define FAULT_FUNCTIONS(X)                                                                         \
     X(C_Initialize, FK_MODULE, (void *a), (a))                                                     \
     X(C_Finalize, FK_MODULE, (void *a), (a))                                                       \
     X(C_GetInfo, FK_MODULE, (CK_INFO_PTR a), (a))                                                  \
-    X(C_GetTokenInfo, FK_SLOT, (CK_SLOT_ID a, CK_TOKEN_INFO_PTR b), (a, b))                        \
-    X(C_GetMechanismList, FK_SLOT, (CK_SLOT_ID a, CK_MECHANISM_TYPE_PTR b, LP c), (a, b, c))       \
-    X(C_GetMechanismInfo, FK_SLOT, (CK_SLOT_ID a, CK_MECHANISM_TYPE b, CK_MECHANISM_INFO_PTR c),   \
-      (a, b, c))                                                                                   \
-    X(C_InitToken, FK_SLOT, (CK_SLOT_ID a, CK_UTF8CHAR_PTR b, CK_ULONG c, CK_UTF8CHAR_PTR d),      \
-      (a, b, c, d))                                                                                \
     X(C_InitPIN, FK_SESSION, (SH a, CK_UTF8CHAR_PTR b, CK_ULONG c), (a, b, c))                     \
     X(C_SetPIN, FK_SESSION, (SH a, CK_UTF8CHAR_PTR b, CK_ULONG c, CK_UTF8CHAR_PTR d, CK_ULONG e),  \
       (a, b, c, d, e))                                                                             \
-    X(C_OpenSession, FK_SLOT,                                                                      \
-      (CK_SLOT_ID a, CK_FLAGS b, CK_VOID_PTR c, CK_NOTIFY d, CK_SESSION_HANDLE_PTR e),             \
-      (a, b, c, d, e))                                                                             \
     X(C_CloseSession, FK_CLOSE, (SH a), (a))                                                       \
-    X(C_CloseAllSessions, FK_SLOT, (CK_SLOT_ID a), (a))                                            \
-    X(C_GetSessionInfo, FK_SESSION, (SH a, CK_SESSION_INFO_PTR b), (a, b))                         \
     X(C_GetOperationState, FK_SESSION, (SH a, BP b, LP c), (a, b, c))                              \
     X(C_SetOperationState, FK_SESSION, (SH a, BP b, CK_ULONG c, OH d, OH e), (a, b, c, d, e))      \
     X(C_Login, FK_SESSION, (SH a, CK_USER_TYPE b, CK_UTF8CHAR_PTR c, CK_ULONG d), (a, b, c, d))    \
@@ -114,17 +103,32 @@ typedef CK_ULONG_PTR LP;
     X(C_CancelFunction, FK_SESSION, (SH a), (a))                                                   \
     X(C_WaitForSlotEvent, FK_SLOT, (CK_FLAGS a, CK_SLOT_ID_PTR b, CK_VOID_PTR c), (a, b, c))
 
+/* The functions whose first parameter is a slot: named, parameters, arguments. */
+#define SLOT_FUNCTIONS(X)                                                                          \
+    X(C_GetTokenInfo, (CK_SLOT_ID a, CK_TOKEN_INFO_PTR b), (a, b))                                 \
+    X(C_GetMechanismList, (CK_SLOT_ID a, CK_MECHANISM_TYPE_PTR b, LP c), (a, b, c))                \
+    X(C_GetMechanismInfo, (CK_SLOT_ID a, CK_MECHANISM_TYPE b, CK_MECHANISM_INFO_PTR c), (a, b, c)) \
+    X(C_InitToken, (CK_SLOT_ID a, CK_UTF8CHAR_PTR b, CK_ULONG c, CK_UTF8CHAR_PTR d), (a, b, c, d)) \
+    X(C_OpenSession,                                                                               \
+      (CK_SLOT_ID a, CK_FLAGS b, CK_VOID_PTR c, CK_NOTIFY d, CK_SESSION_HANDLE_PTR e),             \
+      (a, b, c, d, e))                                                                             \
+    X(C_CloseAllSessions, (CK_SLOT_ID a), (a))
+
 enum {
 #define FN_ENUM(name, kind, params, args) FN_##name,
-    FAULT_FUNCTIONS(FN_ENUM) FN_C_GetSlotList,
+#define FN_SLOT_ENUM(name, params, args)  FN_##name,
+    FAULT_FUNCTIONS(FN_ENUM) SLOT_FUNCTIONS(FN_SLOT_ENUM) FN_C_GetSlotList,
     FN_C_GetSlotInfo,
+    FN_C_GetSessionInfo,
     FN_COUNT
 };
 
 static const char *const fn_names[FN_COUNT] = {
 #define FN_NAME(name, kind, params, args) [FN_##name] = #name,
-    FAULT_FUNCTIONS(FN_NAME)[FN_C_GetSlotList] = "C_GetSlotList",
+#define FN_SLOT_NAME(name, params, args)  [FN_##name] = #name,
+    FAULT_FUNCTIONS(FN_NAME) SLOT_FUNCTIONS(FN_SLOT_NAME)[FN_C_GetSlotList] = "C_GetSlotList",
     [FN_C_GetSlotInfo] = "C_GetSlotInfo",
+    [FN_C_GetSessionInfo] = "C_GetSessionInfo",
 };
 
 int fault_fn_index(const char *name)
@@ -147,29 +151,89 @@ static CK_RV removed_rv(fault_kind kind)
     return CKR_OK;
 }
 
-/* Before the call: CKR_OK to forward it; otherwise its result (already final when !*forward). */
-static CK_RV fault_before(int fn, fault_kind kind, int *forward)
+/* Before the call: v->rv CKR_OK to forward it; otherwise its result, final unless v->forward. */
+static void fault_before(int fn, fault_kind kind, fault_verdict *v)
 {
-    fault_verdict v;
-
-    fault_decide(fn, fn_names[fn], kind, &v);
-    *forward = 1;
-    if (v.rv == CKR_OK && v.removed)
-        v.rv = removed_rv(kind);
-    if (v.rv != CKR_OK)
-        *forward = v.forward || kind == FK_OP || kind == FK_CLOSE;
-    return v.rv;
+    fault_decide(fn, fn_names[fn], kind, v);
+    if (v->rv == CKR_OK && v->removed)
+        v->rv = removed_rv(kind);
+    v->forward = v->rv == CKR_OK || v->forward || kind == FK_OP || kind == FK_CLOSE;
 }
 
 #define FN_FORWARD(name, kind, params, args)                                                       \
     static CK_RV fm_##name params                                                                  \
     {                                                                                              \
-        int forward;                                                                               \
-        CK_RV fault = fault_before(FN_##name, kind, &forward);                                     \
-        CK_RV rv = forward ? real->name args : fault;                                              \
-        return fault != CKR_OK ? fault : rv;                                                       \
+        fault_verdict v;                                                                           \
+        CK_RV rv;                                                                                  \
+                                                                                                   \
+        fault_before(FN_##name, kind, &v);                                                         \
+        rv = v.forward ? real->name args : v.rv;                                                   \
+        return v.rv != CKR_OK ? v.rv : rv;                                                         \
     }
 FAULT_FUNCTIONS(FN_FORWARD)
+
+/* "token moved": the module shows the token's slot under another ID (a token pulled out and
+ * put back may come back in another slot) and refuses the old one. */
+#define SLOT_MOVE 0x40000000UL
+
+static int slot_is_real(CK_SLOT_ID id)
+{
+    CK_SLOT_ID ids[64];
+    CK_ULONG n = 64;
+
+    if (real->C_GetSlotList(CK_FALSE, ids, &n) != CKR_OK)
+        return 0;
+    for (CK_ULONG i = 0; i < n; i++)
+        if (ids[i] == id)
+            return 1;
+    return 0;
+}
+
+/* The real slot for a slot ID the caller gives. */
+static CK_RV slot_in(const fault_verdict *v, CK_SLOT_ID *id)
+{
+    if (!v->moved)
+        return CKR_OK;
+    if (slot_is_real(*id))
+        return CKR_SLOT_ID_INVALID;
+    *id ^= SLOT_MOVE;
+    return CKR_OK;
+}
+
+static CK_SLOT_ID slot_out(const fault_verdict *v, CK_SLOT_ID id)
+{
+    return v->moved ? id ^ SLOT_MOVE : id;
+}
+
+#define FN_SLOT_FORWARD(name, params, args)                                                        \
+    static CK_RV fm_##name params                                                                  \
+    {                                                                                              \
+        fault_verdict v;                                                                           \
+        CK_RV rv;                                                                                  \
+                                                                                                   \
+        fault_before(FN_##name, FK_SLOT, &v);                                                      \
+        if (!v.forward)                                                                            \
+            return v.rv;                                                                           \
+        rv = slot_in(&v, &a);                                                                      \
+        if (rv == CKR_OK)                                                                          \
+            rv = real->name args;                                                                  \
+        return v.rv != CKR_OK ? v.rv : rv;                                                         \
+    }
+SLOT_FUNCTIONS(FN_SLOT_FORWARD)
+
+static CK_RV fm_C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info)
+{
+    fault_verdict v;
+    CK_RV rv;
+
+    fault_before(FN_C_GetSessionInfo, FK_SESSION, &v);
+    if (!v.forward)
+        return v.rv;
+    rv = real->C_GetSessionInfo(h, info);
+    if (rv == CKR_OK)
+        info->slotID = slot_out(&v, info->slotID);
+    return v.rv != CKR_OK ? v.rv : rv;
+}
 
 /* A removed token is absent from the list of slots with a token (section 5.5). */
 static CK_RV fm_C_GetSlotList(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count)
@@ -184,6 +248,8 @@ static CK_RV fm_C_GetSlotList(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PT
         return CKR_OK;
     }
     CK_RV rv = real->C_GetSlotList(present, list, count);
+    for (CK_ULONG i = 0; rv == CKR_OK && list != NULL && i < *count; i++)
+        list[i] = slot_out(&v, list[i]);
     return v.rv != CKR_OK ? v.rv : rv;
 }
 
@@ -195,7 +261,9 @@ static CK_RV fm_C_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info)
     fault_decide(FN_C_GetSlotInfo, "C_GetSlotInfo", FK_SLOT, &v);
     if (v.rv != CKR_OK && !v.forward)
         return v.rv;
-    rv = real->C_GetSlotInfo(slot, info);
+    rv = slot_in(&v, &slot);
+    if (rv == CKR_OK)
+        rv = real->C_GetSlotInfo(slot, info);
     if (rv == CKR_OK && v.removed)
         info->flags &= ~(CK_FLAGS)CKF_TOKEN_PRESENT;
     return v.rv != CKR_OK ? v.rv : rv;
@@ -206,7 +274,10 @@ static CK_RV fm_C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list);
 static CK_FUNCTION_LIST table = {
     .version = {2, 40},
 #define FN_ENTRY(name, kind, params, args) .name = fm_##name,
-    FAULT_FUNCTIONS(FN_ENTRY).C_GetFunctionList = fm_C_GetFunctionList,
+#define FN_SLOT_ENTRY(name, params, args)  .name = fm_##name,
+    FAULT_FUNCTIONS(FN_ENTRY) SLOT_FUNCTIONS(FN_SLOT_ENTRY).C_GetFunctionList =
+        fm_C_GetFunctionList,
+    .C_GetSessionInfo = fm_C_GetSessionInfo,
     .C_GetSlotList = fm_C_GetSlotList,
     .C_GetSlotInfo = fm_C_GetSlotInfo,
 };

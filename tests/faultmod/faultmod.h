@@ -23,6 +23,7 @@ typedef struct fault_verdict {
     CK_RV rv;          /* CKR_OK: the call goes ahead unchanged */
     int forward;       /* with rv != CKR_OK: call the real module first, then report rv */
     int removed;       /* the token is removed */
+    int moved;         /* the token is back in another slot: slot IDs are shifted */
     unsigned delay_ms; /* slept before the call (already done when fault_decide returns) */
 } fault_verdict;
 
