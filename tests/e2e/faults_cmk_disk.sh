@@ -1,8 +1,9 @@
 #!/bin/sh
-# faults_cmk_disk: `cmk encrypt` and `cmk decrypt` when the disk fails them: the output's
-# filesystem full (a 1 MiB tmpfs, and `ulimit -f`), the output directory read-only, the input
+# faults_cmk_disk: `cmk encrypt`, `decrypt` and `rewrap` when the disk fails them: the output's
+# filesystem full (a small tmpfs, and `ulimit -f`), the output directory read-only, the input
 # cut short or shrinking while it is read. Each time: one line `cmk: ...`, a non-zero exit,
-# the input intact, nothing under the final name and no `.NAME.cmk-tmp-XXXXXX` left.
+# the input intact (a file being rewrapped unchanged), nothing under the final name and no
+# `.NAME.cmk-tmp-XXXXXX` left.
 # (docs/testing-faults.md; the mounts need root, else those steps skip.)
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
@@ -94,6 +95,31 @@ if mount -t tmpfs -o size=1m,ro tmpfs ro 2>/dev/null; then
 else
     skip "read-only directory" "cannot mount a read-only tmpfs here (not root?)"
 fi
+
+# rewrap replaces a file that is the only copy: whatever fails, the file stays as it was.
+# rewrapped WHAT DIR WHY [CMD]: rewrap of DIR/big.cmk (a copy of big.cmk) fails with WHY, cleanly.
+rewrapped() {
+    refuse "rewrap $1" "^cmk: .*$2/big.cmk: $3" "${4:-cmk}" rewrap "$2/big.cmk"
+    check "rewrap, $1: the file is unchanged" sh -c "[ \"\$(cksum <'$2/big.cmk')\" = '$csum' ]"
+    check "rewrap, $1: no temporary file left" sh -c "if ls -a '$2' | grep cmk-tmp-; then exit 1; fi"
+}
+mkdir rfull rro rlim
+cp big.cmk rlim/
+if mount -t tmpfs -o size=4m tmpfs rfull 2>/dev/null && cp big.cmk rfull/; then
+    mounts="$WORK/rfull $mounts"
+    rewrapped "on a full filesystem" rfull "No space left on device$"
+else
+    skip "rewrap on a full filesystem" "cannot mount a small tmpfs here (not root?)"
+fi
+if mount -t tmpfs -o size=4m tmpfs rro 2>/dev/null && cp big.cmk rro/ &&
+    mount -o remount,ro rro 2>/dev/null; then
+    mounts="$WORK/rro $mounts"
+    rewrapped "in a read-only directory" rro "Read-only file system$"
+else
+    skip "rewrap in a read-only directory" "cannot mount a read-only tmpfs here (not root?)"
+fi
+known_bug "cli/outfile.c: SIGXFSZ kills cmk" \
+    rewrapped "past the file size limit" rlim "File too large$" cmk_limited
 
 # The input ends early: a pipe whose writer stops mid-chunk, at a chunk's end, in the header.
 # KNOWN BUG (the cut at byte 100): envelope/stream.c env_stream_header_read ignores a short read

@@ -1,8 +1,9 @@
 #!/bin/sh
-# faults_cmk_token: `cmk encrypt` and `cmk decrypt` with the token behind build/cmk-faultmod.so
-# (docs/testing-faults.md): one lost session while wrapping or unwrapping is mended; a device
-# removed for good, a device error and a token gone fail in one line naming the CKR and the
-# token, leave nothing under the final name and no temporary file.
+# faults_cmk_token: `cmk encrypt`, `decrypt` and `rewrap` with the token behind
+# build/cmk-faultmod.so (docs/testing-faults.md): one lost session while wrapping or unwrapping
+# is mended; a device removed for good, a device error and a token gone fail in one line naming
+# the CKR and the token, leave nothing under the final name, no temporary file, and a file being
+# rewrapped as it was.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
 fm="$BUILD_DIR/cmk-faultmod.so"
@@ -69,6 +70,24 @@ refuse "encrypt: a device removed for good is named" \
     "^cmk: wrapping a key under '$key': C_Encrypt with key '$key' on token '$CMK_TEST_TOKEN': CKR_DEVICE_REMOVED$" \
     cmk encrypt --key "$key" -o out.5.cmk data
 nothing "encrypt, device removed" out.5.cmk
+
+# rewrap replaces the only copy: a fault that is mended rewraps it, any other leaves it as it was.
+cp data.cmk rw.cmk
+arm "C_Decrypt once CKR_SESSION_HANDLE_INVALID"
+check "rewrap: one lost session is mended" cmk rewrap rw.cmk
+check "rewrap: ... the file is rewrapped" sh -c "! cmp -s data.cmk rw.cmk"
+arm ""
+check "rewrap: ... and decrypts" sh -c \
+    "'$BUILD_DIR/cmk' --module '$fm' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
+    --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o out.rw rw.cmk && cmp data out.rw"
+cp rw.cmk rw.before
+for rule in "C_Decrypt always CKR_DEVICE_REMOVED" "C_Encrypt always CKR_DEVICE_MEMORY" \
+    "token removed"; do
+    arm "$rule"
+    refuse "rewrap: $rule: refused in one line" "^cmk: .*(CKR_|P11_R_)" cmk rewrap rw.cmk
+    check "rewrap: $rule: the file is unchanged" cmp rw.before rw.cmk
+    check "rewrap: $rule: no temporary file left" sh -c "if ls -a | grep cmk-tmp-; then exit 1; fi"
+done
 
 arm "token removed"
 refuse "decrypt: a token gone is named" "^cmk: .*no token matches 'pkcs11:token=$CMK_TEST_TOKEN" \
