@@ -1,7 +1,8 @@
 /*
  * faultmod.c - build/cmk-faultmod.so, a PKCS#11 module for tests: every function forwards to the
  * real module ($CMK_FAULT_MODULE, default SoftHSM) unless the control file ($CMK_FAULT_CONTROL)
- * says that this call fails, is delayed, or that the token is gone. See docs/testing-faults.md.
+ * says that this call fails, is delayed, or that the token is gone or in another slot. See
+ * docs/testing-faults.md.
  *
  * A failing call normally never reaches the real module, so it has no effect there (no object
  * made, no login). Two exceptions, both so the real module's state stays what a real token's
