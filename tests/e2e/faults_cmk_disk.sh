@@ -145,7 +145,9 @@ done
 truncate -s 256M shrink
 (
     i=0
-    while ! ls -a | grep -q '^\.shrink\.cmk\.cmk-tmp-' && [ "$i" -lt 500 ]; do
+    # once cmk has written its first chunks, so it is reading
+    while ! find . -maxdepth 1 -name '.shrink.cmk.cmk-tmp-*' -size +0c | grep -q . &&
+        [ "$i" -lt 500 ]; do
         sleep 0.01
         i=$((i + 1))
     done
