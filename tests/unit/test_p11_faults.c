@@ -254,18 +254,25 @@ static void test_faults_delays_under_threads_keep_the_pool(void)
 }
 
 /* One fault among 8 busy threads: it fires once, every decryption succeeds, the pool is
- * rebuilt within its limit. */
+ * rebuilt within its limit. (One fault per run: two could hit one operation, whose retry then
+ * fails, as it should.) */
 static void test_faults_transient_under_threads_fires_once_and_is_mended(void)
 {
+    static const char *const rules[][2] = {
+        {"C_Decrypt delay 5ms\nC_Decrypt once CKR_SESSION_HANDLE_INVALID skip=9",
+         "C_Decrypt CKR_SESSION_HANDLE_INVALID"},
+        {"C_Decrypt delay 5ms\nC_DecryptInit once CKR_DEVICE_REMOVED skip=20",
+         "C_DecryptInit CKR_DEVICE_REMOVED"},
+    };
     p11_token *t = NULL;
     p11_key *k = tu_key_own(p11_key_label(key), &t);
 
-    tf_arm("C_Decrypt delay 5ms\nC_Decrypt once CKR_SESSION_HANDLE_INVALID skip=9\n"
-           "C_DecryptInit once CKR_DEVICE_REMOVED skip=20");
-    CU_ASSERT_EQUAL(run_threads(k), 0);
-    CU_ASSERT_EQUAL(tf_fired("C_Decrypt CKR_SESSION_HANDLE_INVALID"), 1);
-    CU_ASSERT_EQUAL(tf_fired("C_DecryptInit CKR_DEVICE_REMOVED"), 1);
-    CU_ASSERT_TRUE(p11_token_session_count(t) <= THREADS);
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+        tf_arm(rules[i][0]);
+        CU_ASSERT_EQUAL(run_threads(k), 0);
+        CU_ASSERT_EQUAL(tf_fired(rules[i][1]), 1);
+        CU_ASSERT_TRUE(p11_token_session_count(t) <= THREADS);
+    }
     tf_clear();
     p11_key_free(k);
     p11_token_free(t);
