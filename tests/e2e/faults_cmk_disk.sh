@@ -74,9 +74,8 @@ else
     skip "full filesystem" "cannot mount a small tmpfs here (not root?)"
 fi
 
-# The file size limit: the kernel sends SIGXFSZ, which kills a process that does not ignore it.
-# KNOWN BUG: cli/outfile.c leaves SIGXFSZ at its default, so cmk dies (exit 153, no message)
-# and leaves .big.cmk.cmk-tmp-XXXXXX; docs/testing-faults.md has the fix.
+# The file size limit: the kernel sends SIGXFSZ, which kills a process that does not ignore it
+# (cmk ignores it since main's 9143c71: the write fails with EFBIG instead).
 cmk_limited() {
     (
         ulimit -f 64
@@ -84,8 +83,7 @@ cmk_limited() {
     )
 }
 mkdir lim
-known_bug "cli/outfile.c: SIGXFSZ kills cmk" \
-    both "past the file size limit" lim "write failed: File too large$" cmk_limited
+both "past the file size limit" lim "write failed: File too large$" cmk_limited
 
 # The output directory is read-only.
 mkdir ro
@@ -118,8 +116,7 @@ if mount -t tmpfs -o size=4m tmpfs rro 2>/dev/null && cp big.cmk rro/ &&
 else
     skip "rewrap in a read-only directory" "cannot mount a read-only tmpfs here (not root?)"
 fi
-known_bug "cli/outfile.c: SIGXFSZ kills cmk" \
-    rewrapped "past the file size limit" rlim "File too large$" cmk_limited
+rewrapped "past the file size limit" rlim "File too large$" cmk_limited
 
 # The input ends early: a pipe whose writer stops mid-chunk, at a chunk's end, in the header.
 # KNOWN BUG (the cut at byte 100): envelope/stream.c env_stream_header_read ignores a short read
