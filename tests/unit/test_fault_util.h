@@ -113,15 +113,4 @@ static inline int tf_detail_names(const char *a, const char *b, const char *c)
     return ok;
 }
 
-/* A check that fails while a known bug is open: then a skip naming the bug, so that make check
- * says so and stays usable; with CMK_TEST_KNOWN_BUGS=1 it is the failure it is. Once the bug
- * is fixed the check simply passes. */
-#define TF_KNOWN_BUG(ok, bug)                                                                      \
-    do {                                                                                           \
-        if (!(ok) && testlib_env("CMK_TEST_KNOWN_BUGS") == NULL)                                   \
-            TEST_SKIP("KNOWN BUG: " bug);                                                          \
-        else                                                                                       \
-            CU_ASSERT_TRUE(ok);                                                                    \
-    } while (0)
-
 #endif
