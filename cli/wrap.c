@@ -57,6 +57,24 @@ static const char *ossl_why(void)
     return buf;
 }
 
+/* PIN, module and token problems are configuration (exit 3); the provider's message names the
+ * CKR or the layer's code, so the class is read off it. */
+static int ossl_exit_code(const char *why)
+{
+    static const char *const config[] = {"CKR_PIN_",
+                                         "P11_R_PIN",
+                                         "P11_R_NO_PIN",
+                                         "P11_R_MODULE_LOAD",
+                                         "P11_R_TOKEN_NOT_FOUND",
+                                         "CKR_TOKEN_NOT_PRESENT",
+                                         "cannot load the cmk provider"};
+
+    for (size_t i = 0; i < sizeof(config) / sizeof(config[0]); i++)
+        if (strstr(why, config[i]) != NULL)
+            return CMK_EXIT_CONFIG;
+    return CMK_EXIT_FAIL;
+}
+
 static EVP_PKEY *key_load(cmk_cli *cli, const char *name, const char *version)
 {
     OSSL_LIB_CTX *ctx = cli_libctx(cli);
@@ -77,8 +95,11 @@ static EVP_PKEY *key_load(cmk_cli *cli, const char *name, const char *version)
             break;
     }
     OSSL_STORE_close(st);
-    if (pkey == NULL)
-        cli_fail(CMK_EXIT_FAIL, "key '%s' version %s: %s", name, version, ossl_why());
+    if (pkey == NULL) {
+        const char *why = ossl_why();
+
+        cli_fail(ossl_exit_code(why), "key '%s' version %s: %s", name, version, why);
+    }
     free(uri);
     return pkey;
 }
@@ -157,13 +178,15 @@ int cli_unwrap(cmk_cli *cli, const env_header *h, uint8_t ikm[ENV_KEY_BYTES])
         OPENSSL_cleanse(&cache[slot], sizeof(cache[slot])); /* expired: ask the token again */
     }
     if ((pkey = key_load(cli, h->key_name, h->key_version)) == NULL)
-        return CMK_EXIT_FAIL;
+        return cli_failed();
     token_ops++;
     if ((pctx = oaep_ctx(cli, pkey, 0, h->wrap_alg)) == NULL ||
         EVP_PKEY_decrypt(pctx, out, &len, h->wrapped, h->wrapped_len) != 1 ||
         len != ENV_KEY_BYTES) {
-        rc = cli_fail(CMK_EXIT_FAIL, "unwrapping with key '%s' version %s: %s", h->key_name,
-                      h->key_version, ossl_why());
+        const char *why = ossl_why();
+
+        rc = cli_fail(ossl_exit_code(why), "unwrapping with key '%s' version %s: %s", h->key_name,
+                      h->key_version, why);
         goto end;
     }
     memcpy(ikm, out, ENV_KEY_BYTES);

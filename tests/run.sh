@@ -28,9 +28,11 @@ run_one() { # name command...
     shift
     case "$name" in *"${TESTS:-}"*) ;; *) return 0 ;; esac
     printf '=== %s\n' "$name"
+    t0=$(date +%s)
     timeout "${CMK_TEST_TIMEOUT:-600}" "$@" >"$logs/$name.log" 2>&1
     rc=$?
     cat "$logs/$name.log"
+    echo "($name: $(($(date +%s) - t0)) s)"
     line=$(grep -E '^cmk-tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$logs/$name.log" | tail -n 1)
     if [ -z "$line" ]; then
         echo "FAIL: $name exited $rc without its closing line"
