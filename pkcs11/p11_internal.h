@@ -22,6 +22,7 @@
 #define P11_QUIRK_NO_FINALIZE    0x01u /* never C_Finalize (at exit or last put) */
 #define P11_QUIRK_OAEP_SHA1_ONLY 0x02u /* informative: the probe finds it anyway */
 #define P11_QUIRK_FORK_FINALIZE  0x04u /* child: C_Finalize before C_Initialize */
+#define P11_QUIRK_OAEP_NO_LABEL  0x08u /* OAEP only with an empty label */
 
 /* Quirk flags for a module, from its C_GetInfo. */
 unsigned p11_quirks_get(const CK_INFO *info);
@@ -118,6 +119,8 @@ void p11_session_put(p11_token *t, p11_session s);
 void p11_session_drop(p11_token *t, p11_session s, CK_RV rv);
 /* Does rv mean "drop the session, open a new one and retry once"? */
 int p11_rv_session_gone(CK_RV rv);
+/* Is session h logged out although this token has a PIN (someone logged us out)? */
+int p11_session_logged_out(p11_token *t, CK_SESSION_HANDLE h);
 /* Closes every idle session (token free). */
 void p11_session_close_all(p11_token *t);
 

@@ -106,8 +106,12 @@ CK_RV p11_key_handles(p11_key *k, p11_session *s, CK_OBJECT_HANDLE *priv, CK_OBJ
         goto end;
     if ((k->has_priv && hpriv == CK_INVALID_HANDLE) ||
         (!k->has_priv && hpub == CK_INVALID_HANDLE)) {
-        rv = p11_err_set(P11_R_OBJECT_NOT_FOUND, "key '%s' is no longer on token '%s'", k->label,
-                         k->t->label);
+        if (p11_session_logged_out(k->t, s->h)) /* logged out behind our back: retry rule */
+            rv = p11_err_set(CKR_USER_NOT_LOGGED_IN, "finding key '%s' on token '%s'", k->label,
+                             k->t->label);
+        else
+            rv = p11_err_set(P11_R_OBJECT_NOT_FOUND, "key '%s' is no longer on token '%s'",
+                             k->label, k->t->label);
         goto end;
     }
     if (s->epoch > atomic_load(&k->epoch)) {
@@ -225,6 +229,9 @@ static CK_RV key_find(p11_token *t, p11_session *s, void *arg)
         rv = uri_object_find(t, s->h, a, CKO_PUBLIC_KEY, &pub);
     if (rv != CKR_OK)
         return rv;
+    if (priv == CK_INVALID_HANDLE && want != CKO_PUBLIC_KEY && p11_session_logged_out(t, s->h))
+        return p11_err_set(CKR_USER_NOT_LOGGED_IN, "finding '%s' on token '%s'", a->uri_s,
+                           t->label);
     if (priv == CK_INVALID_HANDLE && pub == CK_INVALID_HANDLE)
         return p11_err_set(P11_R_OBJECT_NOT_FOUND, "no RSA key matches '%s' on token '%s'%s",
                            a->uri_s, t->label,

@@ -21,6 +21,11 @@ static const struct {
      "SoftHSM 2.6.1: in a fork()ed child C_Initialize returns CKR_CRYPTOKI_ALREADY_INITIALIZED "
      "and the parent's sessions still look valid; C_Finalize then C_Initialize gives a clean "
      "state (tests/unit/test_p11_fork.c)"},
+    {"SoftHSM", 2, 6, P11_QUIRK_OAEP_NO_LABEL,
+     "SoftHSM 2.6.1: C_EncryptInit with an OAEP label (pSourceData) returns CKR_ARGUMENTS_BAD; "
+     "C_DecryptInit accepts one but ignores it: a ciphertext made without a label decrypts under "
+     "any label, and one made with a label fails with CKR_GENERAL_ERROR "
+     "(tests/unit/test_p11_rsa.c, rsa_softhsm_ignores_oaep_label)"},
 };
 
 unsigned p11_quirks_get(const CK_INFO *info)

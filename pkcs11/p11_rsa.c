@@ -35,12 +35,21 @@ typedef struct rsa_mech {
     CK_RSA_PKCS_OAEP_PARAMS oaep;
 } rsa_mech;
 
-static CK_RV mech_set(rsa_mech *rm, const p11_rsa_params *p)
+static CK_RV mech_set(rsa_mech *rm, const p11_key *k, const p11_rsa_params *p)
 {
     if (p == NULL || p->padding == P11_RSA_PKCS1) {
         rm->m = (CK_MECHANISM){CKM_RSA_PKCS, NULL, 0};
         return CKR_OK;
     }
+    if (p->padding == P11_RSA_RAW) {
+        rm->m = (CK_MECHANISM){CKM_RSA_X_509, NULL, 0};
+        return CKR_OK;
+    }
+    if (p->padding == P11_RSA_OAEP && p->label_len > 0 &&
+        (k->t->m->quirks & P11_QUIRK_OAEP_NO_LABEL))
+        return p11_err_set(P11_R_UNSUPPORTED,
+                           "token '%s' cannot do RSA-OAEP with a label (it would ignore it)",
+                           k->t->label);
     if (p->padding != P11_RSA_OAEP || (unsigned)p->oaep_hash >= HASH_COUNT ||
         (unsigned)p->mgf1_hash >= HASH_COUNT)
         return p11_err_set(P11_R_UNSUPPORTED, "RSA padding or OAEP hash");
@@ -60,8 +69,10 @@ static CK_RV init_failed(p11_key *k, const p11_rsa_params *p, const char *fn, CK
     if (p != NULL && p->padding == P11_RSA_OAEP &&
         (rv == CKR_ARGUMENTS_BAD || rv == CKR_MECHANISM_PARAM_INVALID ||
          rv == CKR_MECHANISM_INVALID)) {
-        return p11_err_set(P11_R_OAEP_HASH, "token '%s' cannot do RSA-OAEP with %s (%s: %s)",
-                           k->t->label, p11_hash_name(p->oaep_hash), fn, p11_rv_name(rv));
+        return p11_err_set(
+            P11_R_OAEP_HASH, "token '%s' cannot do RSA-OAEP with %s%s%s (%s: %s)", k->t->label,
+            p11_hash_name(p->oaep_hash), p->mgf1_hash != p->oaep_hash ? " and MGF1 with " : "",
+            p->mgf1_hash != p->oaep_hash ? p11_hash_name(p->mgf1_hash) : "", fn, p11_rv_name(rv));
     }
     return p11_err_set(rv, "%s with key '%s' on token '%s'", fn, p11_key_label(k), k->t->label);
 }
@@ -115,7 +126,7 @@ static CK_RV rsa_run(p11_key *k, const p11_rsa_params *p, int dec, const uint8_t
     p11_session s;
     CK_ULONG len;
     int stage;
-    CK_RV rv = mech_set(&rm, p);
+    CK_RV rv = mech_set(&rm, k, p);
 
     if (rv != CKR_OK)
         return rv;
@@ -132,6 +143,8 @@ static CK_RV rsa_run(p11_key *k, const p11_rsa_params *p, int dec, const uint8_t
         }
         if (dec)
             p11_wipe(out, *out_len); /* no partial plaintext leaves */
+        if (rv_handle_gone(rv) && p11_session_logged_out(k->t, s.h))
+            rv = CKR_USER_NOT_LOGGED_IN;
         if (p11_rv_session_gone(rv)) {
             p11_session_drop(k->t, s, rv);
         } else if (stage == 2 && rv == CKR_BUFFER_TOO_SMALL) {
@@ -186,7 +199,7 @@ static CK_RV oaep_try(p11_key *k, p11_session *s, p11_hash h, uint8_t *buf, uint
     CK_RV rv = p11_key_handles(k, s, &priv, &pub);
 
     *ok = 0;
-    mech_set(&rm, &p);
+    mech_set(&rm, k, &p);
     if (rv != CKR_OK)
         return rv;
     if (k->has_pub) {

@@ -24,6 +24,8 @@ typedef enum p11_hash {
 typedef enum p11_rsa_padding {
     P11_RSA_PKCS1, /* RSAES-PKCS1-v1_5, CKM_RSA_PKCS */
     P11_RSA_OAEP,  /* RSAES-OAEP, CKM_RSA_PKCS_OAEP with the hashes below */
+    P11_RSA_RAW,   /* RSADP/RSAEP alone, CKM_RSA_X_509: the caller pads and checks padding
+                    * (for OAEP hashes or labels the token cannot do) */
 } p11_rsa_padding;
 
 typedef struct p11_rsa_params {
@@ -34,8 +36,10 @@ typedef struct p11_rsa_params {
 } p11_rsa_params;
 
 /* *out_len: capacity of out on entry (at least the modulus size), plaintext length on return.
- * A padding error is the token's CKR (e.g. CKR_ENCRYPTED_DATA_INVALID); out is wiped then.
- * An OAEP hash the token refuses yields P11_R_OAEP_HASH with a detail naming the hash. */
+ * A padding error is the token's CKR (CKR_ENCRYPTED_DATA_INVALID, or CKR_GENERAL_ERROR from
+ * SoftHSM 2.6.1); out is wiped then. An OAEP hash the token refuses yields P11_R_OAEP_HASH with
+ * a detail naming the hash; an OAEP label on a token that cannot do labels (SoftHSM 2.6.1
+ * ignores them when decrypting) yields P11_R_UNSUPPORTED before the token is asked. */
 CK_RV p11_rsa_decrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, size_t in_len,
                       uint8_t *out, size_t *out_len);
 CK_RV p11_rsa_encrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, size_t in_len,

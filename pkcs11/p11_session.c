@@ -12,6 +12,17 @@ int p11_rv_session_gone(CK_RV rv)
            rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_USER_NOT_LOGGED_IN;
 }
 
+int p11_session_logged_out(p11_token *t, CK_SESSION_HANDLE h)
+{
+    CK_SESSION_INFO si;
+
+    /* Someone logged the application out (C_Logout, or closing its last session): private
+     * objects then vanish from view and their handles read as invalid (SoftHSM 2.6.1). */
+    if (t->pin_spec == NULL || t->f->C_GetSessionInfo(h, &si) != CKR_OK)
+        return 0;
+    return si.state == CKS_RO_PUBLIC_SESSION || si.state == CKS_RW_PUBLIC_SESSION;
+}
+
 /* Called with t->lock held. After a fork the child starts a new process image: the parent's
  * sessions are not ours to close, and those checked out in the parent never come back. */
 static void pool_sync_module(p11_token *t)
@@ -149,4 +160,24 @@ CK_RV p11_token_run(p11_token *t, p11_session_fn fn, void *arg)
         if (attempt == 1)
             return rv;
     }
+}
+
+unsigned long p11_token_session_limit(const p11_token *t)
+{
+    unsigned long n;
+
+    pthread_mutex_lock((pthread_mutex_t *)&t->lock);
+    n = t->max;
+    pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
+    return n;
+}
+
+unsigned long p11_token_session_limit_set(p11_token *t, unsigned long max)
+{
+    pthread_mutex_lock(&t->lock);
+    if (max >= 1 && max < t->max)
+        t->max = max; /* the free list keeps its capacity: it never holds more than nopen */
+    max = t->max;
+    pthread_mutex_unlock(&t->lock);
+    return max;
 }

@@ -39,6 +39,12 @@ p11_module *p11_token_module(const p11_token *t);
 /* Number of sessions currently open on the token by this process (for leak tests). */
 unsigned long p11_token_session_count(const p11_token *t);
 
+/* The most sessions opened on the token at once (callers beyond it wait): the token's
+ * ulMaxSessionCount, at most 64. p11_token_session_limit_set may lower it (to at least 1);
+ * it returns the limit in effect. */
+unsigned long p11_token_session_limit(const p11_token *t);
+unsigned long p11_token_session_limit_set(p11_token *t, unsigned long max);
+
 /* Makes a token in a free slot: C_InitToken with the SO PIN, then C_InitPIN with the user PIN.
  * PINs are given as pin specs (file:/env:/literal), never logged. */
 CK_RV p11_token_init(p11_module *m, const char *label, const char *so_pin_spec,
