@@ -78,7 +78,7 @@ $(BUILD)/cmk.so: $(PROV_OBJ) $(BUILD)/libcmkp11.a $(BUILD)/libcmkaudit.a
 	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $(PROV_OBJ) $(BUILD)/libcmkp11.a $(BUILD)/libcmkaudit.a $(PROV_LIBS) $(LDLIBS)
 
 $(BUILD)/cmk: $(CLI_OBJ) $(BUILD)/libcmkenv.a $(BUILD)/libcmkaudit.a $(BUILD)/libcmkp11.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -ljson-c $(LDLIBS)
 
 $(BUILD)/cmk-%: $(BUILD)/obj/softhsm-config/%.o $(BUILD)/libcmkp11.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -22,9 +22,9 @@
 
 #include <stddef.h>
 
-#define AUDIT_HASH_HEX      64
-#define AUDIT_LINE_MAX      4096 /* longest record line read or written, newline included */
-#define AUDIT_FIELD_MAX     256  /* longest value of one field, encoded */
+#define AUDIT_HASH_HEX  64
+#define AUDIT_LINE_MAX  4096 /* longest record line read or written, newline included */
+#define AUDIT_FIELD_MAX 256  /* longest value of one field, encoded */
 
 typedef struct audit_record {
     unsigned long long seq;

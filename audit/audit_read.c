@@ -137,8 +137,8 @@ static int fault(audit_report *r, const char *fmt, ...)
 }
 
 /* Checks one line against the chain so far; 1 when it is a fault (r says which). */
-static int line_check(const char *path, char *buf, long n, int nl, audit_report *r,
-                      char *prev, unsigned long long *seq)
+static int line_check(const char *path, char *buf, long n, int nl, audit_report *r, char *prev,
+                      unsigned long long *seq)
 {
     audit_record rec;
     char want[AUDIT_HASH_HEX + 1];
@@ -157,15 +157,18 @@ static int line_check(const char *path, char *buf, long n, int nl, audit_report 
                      rec.seq, r->line);
     if (rec.seq != *seq + 1) {
         if (rec.seq <= *seq || seq_present(path, *seq + 1, buf))
-            return fault(r, "line %lu holds record %llu where record %llu belongs: records were "
+            return fault(r,
+                         "line %lu holds record %llu where record %llu belongs: records were "
                          "reordered",
                          r->line, rec.seq, *seq + 1);
-        return fault(r, "line %lu holds record %llu where record %llu belongs: records %llu..%llu "
+        return fault(r,
+                     "line %lu holds record %llu where record %llu belongs: records %llu..%llu "
                      "were removed",
                      r->line, rec.seq, *seq + 1, *seq + 1, rec.seq - 1);
     }
     if (strcmp(rec.prev, prev) != 0)
-        return fault(r, "record %llu (line %lu) does not chain to the record before it: that "
+        return fault(r,
+                     "record %llu (line %lu) does not chain to the record before it: that "
                      "record was changed or replaced",
                      rec.seq, r->line);
     *seq = rec.seq;
@@ -175,8 +178,7 @@ static int line_check(const char *path, char *buf, long n, int nl, audit_report 
 }
 
 /* The head file must name the last record (a newer head means records were cut off). */
-static void head_check(const char *path, audit_report *r, unsigned long long seq,
-                       const char *prev)
+static void head_check(const char *path, audit_report *r, unsigned long long seq, const char *prev)
 {
     char *head = audit_head_path(path), line[128], h[AUDIT_HASH_HEX + 1];
     FILE *f = head != NULL ? fopen(head, "r") : NULL;
@@ -185,12 +187,14 @@ static void head_check(const char *path, audit_report *r, unsigned long long seq
     r->line = 0;
     if (f == NULL) {
         if (seq > 0)
-            fault(r, "the head file %s.head is missing: the end of the log cannot be checked", path);
+            fault(r, "the head file %s.head is missing: the end of the log cannot be checked",
+                  path);
     } else if (fgets(line, sizeof(line), f) == NULL ||
                sscanf(line, "seq=%llu\thash=%64[0-9a-f]", &hseq, h) != 2) {
         fault(r, "the head file %s.head is not well-formed", path);
     } else if (hseq > seq) {
-        fault(r, "the log ends at record %llu but its head names record %llu: records %llu..%llu "
+        fault(r,
+              "the log ends at record %llu but its head names record %llu: records %llu..%llu "
               "were truncated",
               seq, hseq, seq + 1, hseq);
     } else if (hseq == seq && strcmp(h, prev) != 0) {

@@ -27,6 +27,7 @@ typedef struct cmk_settings {
     char *init_args;    /* C_Initialize pReserved, or NULL */
     char *softhsm_conf; /* SOFTHSM2_CONF to set before loading the module, or NULL */
     char *provider;     /* path of cmk.so */
+    char *audit_log;    /* the audit log's path, or NULL for the default (key.h) */
     int embedded;       /* the settings are the embedded SoftHSM token's */
 } cmk_settings;
 

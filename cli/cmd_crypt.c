@@ -240,8 +240,12 @@ static int crypt_main(cmk_cli *cli, int argc, char **argv, int encrypt)
     if ((rc = crypt_args_parse(&a, argc, argv)) != CMK_EXIT_OK)
         return rc;
     if (encrypt) {
-        if ((k = cli_key_current(cli, a.key)) == NULL || (version = cli_key_version(k)) == NULL)
+        if ((rc = cli_key_current_get(cli, a.key, &k)) != CMK_EXIT_OK)
+            return rc;
+        if ((version = cli_key_version(k)) == NULL) {
+            p11_key_free(k);
             return CMK_EXIT_FAIL;
+        }
         snprintf(tmpl.key_name, sizeof(tmpl.key_name), "%s", a.key);
         snprintf(tmpl.key_version, sizeof(tmpl.key_version), "%s", version);
         memcpy(tmpl.context, a.ctx.context, sizeof(tmpl.context));

@@ -36,6 +36,8 @@ static const struct {
     {"encrypt", cmd_encrypt, "encrypt files or a stream under a key"},
     {"decrypt", cmd_decrypt, "decrypt files or a stream"},
     {"inspect", cmd_inspect, "show a file's header, without any key"},
+    {"key", cmd_key, "the key life cycle: create, rotate, disable, delete, ... (cmk key)"},
+    {"audit", cmd_audit, "list the audit log, or verify its chain (cmk audit verify)"},
 };
 
 static int usage(FILE *to, int code)

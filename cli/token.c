@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include "key.h"
 #include "token.h"
 
 static p11_module *cli_module;
@@ -44,31 +46,82 @@ int cli_name_ok(const char *name)
     return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
-p11_key *cli_key_current(cmk_cli *cli, const char *name)
+/* The current version may wrap new data: the key is not deleted, its current version is
+ * enabled, it permits wrap, and now is inside its not-before/expiry window. */
+static int key_current_check(cmk_cli *cli, const cli_key *k, const char *hex)
+{
+    long long now = (long long)time(NULL);
+    char t[40];
+
+    if (k->st.deleted_at != 0) {
+        cli_time_format(k->st.deleted_at, t, sizeof(t));
+        return cli_key_refuse(cli, k->name, hex, "wrap",
+                              "key '%s' is deleted (since %s): recover it to use it", k->name, t);
+    }
+    if (!cli_version_enabled(&k->v[k->nv - 1]))
+        return cli_key_refuse(cli, k->name, hex, "wrap",
+                              "key '%s' is disabled (current version %s): enable it to use it",
+                              k->name, hex);
+    if (!(k->st.ops & CLI_OP_WRAP))
+        return cli_key_refuse(cli, k->name, hex, "wrap", "key '%s' is not permitted to wrap",
+                              k->name);
+    if (k->st.not_before != 0 && now < k->st.not_before) {
+        cli_time_format(k->st.not_before, t, sizeof(t));
+        return cli_key_refuse(cli, k->name, hex, "wrap", "key '%s' is not valid before %s", k->name,
+                              t);
+    }
+    if (k->st.expires != 0 && now >= k->st.expires) {
+        cli_time_format(k->st.expires, t, sizeof(t));
+        return cli_key_refuse(cli, k->name, hex, "wrap",
+                              "key '%s' expired on %s: it still decrypts, but wraps nothing new",
+                              k->name, t);
+    }
+    return CMK_EXIT_OK;
+}
+
+int cli_key_current_get(cmk_cli *cli, const char *name, p11_key **out)
 {
     p11_token *t = cli_token(cli);
-    p11_key *k = NULL;
-    char *uri = NULL;
+    char hex[2 * P11_ID_MAX_BYTES + 1], pct[3 * P11_ID_MAX_BYTES + 1], *uri = NULL;
+    const p11_version *v;
+    cli_key k;
     CK_RV rv;
+    int rc;
 
+    *out = NULL;
     if (t == NULL)
-        return NULL;
-    if (!cli_name_ok(name)) {
-        cli_fail(CMK_EXIT_USAGE, "'%s' is not a key name (1-64 of A-Z a-z 0-9 . _ -)", name);
-        return NULL;
+        return CMK_EXIT_CONFIG;
+    if ((rc = cli_key_get(cli, name, &k)) != CMK_EXIT_OK)
+        return rc;
+    if ((v = cli_version_find(&k, NULL)) == NULL) {
+        rc = cli_fail(CMK_EXIT_FAIL, "key '%s' has no version in token '%s'", name,
+                      p11_token_label(t));
+        goto end;
     }
-    if (asprintf(&uri, "pkcs11:object=%s;type=private", name) < 0)
-        return NULL;
-    rv = p11_key_find(t, uri, &k);
+    cli_version_hex(v, hex);
+    if ((rc = key_current_check(cli, &k, hex)) != CMK_EXIT_OK)
+        goto end;
+    /* the version by its id (RFC 7512 percent-encoding), not "the newest": it was checked */
+    for (size_t i = 0; i < v->id_len; i++)
+        snprintf(pct + 3 * i, 4, "%%%02x", v->id[i]);
+    if (asprintf(&uri, "pkcs11:object=%s;type=private;id=%s", name, pct) < 0) {
+        rc = cli_fail(CMK_EXIT_FAIL, "out of memory");
+        goto end;
+    }
+    rv = p11_key_find(t, uri, out);
     free(uri);
-    if (rv == P11_R_OBJECT_NOT_FOUND) {
-        cli_fail(CMK_EXIT_FAIL, "no key named '%s' in token '%s'", name, p11_token_label(t));
-        return NULL;
-    }
-    if (rv != CKR_OK) {
-        cli_fail(CMK_EXIT_FAIL, "key '%s': %s", name, p11_err_detail());
-        return NULL;
-    }
+    if (rv != CKR_OK)
+        rc = cli_fail(CMK_EXIT_FAIL, "key '%s': %s", name, p11_err_detail());
+end:
+    cli_key_free(&k);
+    return rc;
+}
+
+p11_key *cli_key_current(cmk_cli *cli, const char *name)
+{
+    p11_key *k = NULL;
+
+    cli_key_current_get(cli, name, &k);
     return k;
 }
 

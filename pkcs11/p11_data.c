@@ -43,9 +43,10 @@ static CK_RV value_read(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
     if (rv != CKR_OK)
         return p11_err_set(rv, "C_GetAttributeValue of a data object on token '%s'", t->label);
     if (a.ulValueLen > P11_DATA_MAX_BYTES)
-        return p11_err_set(P11_R_BAD_ARGUMENT, "a data object on token '%s' holds %lu bytes "
-                           "(at most %d)", t->label, (unsigned long)a.ulValueLen,
-                           P11_DATA_MAX_BYTES);
+        return p11_err_set(P11_R_BAD_ARGUMENT,
+                           "a data object on token '%s' holds %lu bytes "
+                           "(at most %d)",
+                           t->label, (unsigned long)a.ulValueLen, P11_DATA_MAX_BYTES);
     if ((a.pValue = malloc(a.ulValueLen + 1)) == NULL)
         return p11_err_set(P11_R_OUT_OF_MEMORY, "data object");
     rv = t->f->C_GetAttributeValue(s, h, &a, 1);
@@ -119,8 +120,8 @@ static CK_RV data_put(p11_token *t, p11_session *s, void *arg)
     CK_RV rv = data_find(t, s->h, a, &found, &count);
 
     if (rv == CKR_OK && count > 0 && a->create_only)
-        rv = p11_err_set(P11_R_OBJECT_AMBIGUOUS, "data object '%s' already on token '%s'",
-                         a->label, t->label);
+        rv = p11_err_set(P11_R_OBJECT_AMBIGUOUS, "data object '%s' already on token '%s'", a->label,
+                         t->label);
     else if (rv == CKR_OK && count > 0) {
         for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++)
             rv = t->f->C_SetAttributeValue(s->h, found[i], &value, 1);
@@ -130,21 +131,21 @@ static CK_RV data_put(p11_token *t, p11_session *s, void *arg)
     } else if (rv == CKR_OK) {
         rv = t->f->C_CreateObject(s->h, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h);
         if (rv != CKR_OK)
-            p11_err_set(rv, "C_CreateObject (data object '%s') on token '%s'", a->label,
-                        t->label);
+            p11_err_set(rv, "C_CreateObject (data object '%s') on token '%s'", a->label, t->label);
     }
     free(found);
     return rv;
 }
 
-CK_RV p11_data_put(p11_token *t, const char *app, const char *label, const uint8_t *val,
-                   size_t len, int create_only)
+CK_RV p11_data_put(p11_token *t, const char *app, const char *label, const uint8_t *val, size_t len,
+                   int create_only)
 {
     struct data_arg a = {app, label, val, len, create_only, NULL, 0, NULL, 0};
 
     if (app == NULL || label == NULL || (val == NULL && len > 0) || len > P11_DATA_MAX_BYTES)
-        return p11_err_set(P11_R_BAD_ARGUMENT, "data object: an application, a label and at "
-                                               "most %d bytes",
+        return p11_err_set(P11_R_BAD_ARGUMENT,
+                           "data object: an application, a label and at "
+                           "most %d bytes",
                            P11_DATA_MAX_BYTES);
     return p11_token_run(t, data_put, &a);
 }
@@ -162,8 +163,7 @@ static CK_RV data_destroy(p11_token *t, p11_session *s, void *arg)
     for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++) {
         rv = t->f->C_DestroyObject(s->h, found[i]);
         if (rv != CKR_OK)
-            p11_err_set(rv, "C_DestroyObject (data object '%s') on token '%s'", a->label,
-                        t->label);
+            p11_err_set(rv, "C_DestroyObject (data object '%s') on token '%s'", a->label, t->label);
     }
     free(found);
     return rv;

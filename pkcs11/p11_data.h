@@ -23,8 +23,8 @@ CK_RV p11_data_get(p11_token *t, const char *app, const char *label, uint8_t **v
 
 /* Creates the object, or, when create_only is 0 and it exists, replaces its CKA_VALUE.
  * create_only refuses an existing object with P11_R_OBJECT_AMBIGUOUS. */
-CK_RV p11_data_put(p11_token *t, const char *app, const char *label, const uint8_t *val,
-                   size_t len, int create_only);
+CK_RV p11_data_put(p11_token *t, const char *app, const char *label, const uint8_t *val, size_t len,
+                   int create_only);
 
 /* Destroys every object (app, label). */
 CK_RV p11_data_destroy(p11_token *t, const char *app, const char *label);

@@ -37,12 +37,17 @@ static void bools_read(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
 
 static CK_RV version_read(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, p11_version *v)
 {
-    const CK_ATTRIBUTE_TYPE types[] = {CKA_SENSITIVE,         CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE,
-                                       CKA_NEVER_EXTRACTABLE, CKA_LOCAL,       CKA_DECRYPT,
-                                       CKA_UNWRAP,            CKA_SIGN};
-    int *dst[] = {&v->attrs.sensitive,         &v->attrs.extractable, &v->attrs.always_sensitive,
-                  &v->attrs.never_extractable, &v->attrs.local,       &v->attrs.decrypt,
-                  &v->attrs.unwrap,            &v->attrs.sign};
+    const CK_ATTRIBUTE_TYPE types[] = {
+        CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE,
+        CKA_LOCAL,     CKA_DECRYPT,     CKA_UNWRAP,           CKA_SIGN};
+    int *dst[] = {&v->attrs.sensitive,
+                  &v->attrs.extractable,
+                  &v->attrs.always_sensitive,
+                  &v->attrs.never_extractable,
+                  &v->attrs.local,
+                  &v->attrs.decrypt,
+                  &v->attrs.unwrap,
+                  &v->attrs.sign};
     uint8_t *id = NULL;
     CK_RV rv = p11_attr_read(t, s, h, CKA_ID, &id, &v->id_len);
 

@@ -1,0 +1,168 @@
+/*
+ * key_state.c - the state object's encoding (key.h): "name=value" lines read through a bounded
+ * reader (each line and value has a cap; nothing is read past len), and the --ops names.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "key.h"
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} op_names[] = {
+    {"wrap", CLI_OP_WRAP},
+    {"unwrap", CLI_OP_UNWRAP},
+    {"sign", CLI_OP_SIGN},
+    {"verify", CLI_OP_VERIFY},
+};
+
+unsigned cli_ops_parse(const char *s)
+{
+    unsigned ops = 0;
+    const char *p = s;
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, ","), i;
+
+        for (i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+            if (strlen(op_names[i].name) == n && strncmp(p, op_names[i].name, n) == 0)
+                break;
+        if (i == sizeof(op_names) / sizeof(op_names[0]))
+            return 0;
+        ops |= op_names[i].bit;
+        p += n + (p[n] == ',');
+    }
+    /* the token grants wrap with unwrap (CKA_WRAP/CKA_UNWRAP of one pair), sign with verify */
+    if (!(ops & (CLI_OP_WRAP | CLI_OP_UNWRAP)) != !((ops & CLI_OP_WRAP) && (ops & CLI_OP_UNWRAP)))
+        return 0;
+    if (!(ops & (CLI_OP_SIGN | CLI_OP_VERIFY)) != !((ops & CLI_OP_SIGN) && (ops & CLI_OP_VERIFY)))
+        return 0;
+    return ops;
+}
+
+void cli_ops_format(unsigned ops, char *buf, size_t cap)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+        if ((ops & op_names[i].bit) && o < cap)
+            o += (size_t)snprintf(buf + o, cap - o, "%s%s", o > 0 ? "," : "", op_names[i].name);
+}
+
+unsigned cli_ops_p11(unsigned ops)
+{
+    return ((ops & (CLI_OP_WRAP | CLI_OP_UNWRAP)) ? P11_OP_DECRYPT : 0) |
+           ((ops & (CLI_OP_SIGN | CLI_OP_VERIFY)) ? P11_OP_SIGN : 0);
+}
+
+static int number_take(const char *v, long long max, long long *out)
+{
+    char *end;
+
+    if (*v < '0' || *v > '9')
+        return 0;
+    errno = 0;
+    *out = strtoll(v, &end, 10);
+    return *end == '\0' && errno == 0 && *out <= max;
+}
+
+/* Applies one "name=value" line to s. */
+static int line_apply(cli_key_state *s, const char *name, const char *v, int *have_v)
+{
+    long long n;
+
+    if (strcmp(name, "v") == 0)
+        return (*have_v = number_take(v, CLI_STATE_VERSION, &n) && n == CLI_STATE_VERSION);
+    if (strcmp(name, "kind") == 0) {
+        if (strcmp(v, "RSA-HSM") != 0 && strcmp(v, "RSA") != 0)
+            return 0;
+        snprintf(s->kind, sizeof(s->kind), "%s", v);
+        return 1;
+    }
+    if (strcmp(name, "ops") == 0)
+        return (s->ops = cli_ops_parse(v)) != 0;
+    if (strcmp(name, "recover-enable") == 0) {
+        if (strlen(v) > CLI_RECOVER_MAX_BYTES || strspn(v, "0123456789abcdef,") != strlen(v))
+            return 0;
+        snprintf(s->recover_enable, sizeof(s->recover_enable), "%s", v);
+        return 1;
+    }
+    if (!number_take(v, (long long)1 << 40, &n))
+        return 0;
+    if (strcmp(name, "bits") == 0)
+        return (s->bits = (unsigned)n) >= 2048 && n <= 16384;
+    if (strcmp(name, "created") == 0)
+        return (s->created = n), 1;
+    if (strcmp(name, "not-before") == 0)
+        return (s->not_before = n), 1;
+    if (strcmp(name, "expires") == 0)
+        return (s->expires = n), 1;
+    if (strcmp(name, "deleted-at") == 0)
+        return (s->deleted_at = n), 1;
+    if (strcmp(name, "rotate-after-days") == 0)
+        return (s->rotate_after_days = (unsigned)n) < 100000;
+    if (strcmp(name, "retention-days") == 0)
+        return (s->retention_days = (unsigned)n) >= CLI_RETENTION_MIN_DAYS &&
+               n <= CLI_RETENTION_MAX_DAYS;
+    if (strcmp(name, "purge-protection") == 0)
+        return n <= 1 && ((s->purge_protection = (int)n), 1);
+    return 0;
+}
+
+int cli_key_state_parse(const uint8_t *buf, size_t len, cli_key_state *s, const char **why)
+{
+    char line[CLI_STATE_LINE_MAX + 1];
+    size_t pos = 0;
+    int have_v = 0;
+
+    memset(s, 0, sizeof(*s));
+    *why = NULL;
+    while (pos < len) {
+        const uint8_t *nl = memchr(buf + pos, '\n', len - pos);
+        size_t n = (nl != NULL ? (size_t)(nl - buf) : len) - pos;
+        char *eq;
+
+        if (n > CLI_STATE_LINE_MAX || memchr(buf + pos, '\0', n) != NULL) {
+            *why = "a line is too long or holds a NUL";
+            return 0;
+        }
+        memcpy(line, buf + pos, n);
+        line[n] = '\0';
+        pos += n + (nl != NULL);
+        if (n == 0)
+            continue;
+        if ((eq = strchr(line, '=')) == NULL) {
+            *why = "a line is not name=value";
+            return 0;
+        }
+        *eq = '\0';
+        if ((strcmp(line, "v") != 0 && !have_v) || !line_apply(s, line, eq + 1, &have_v)) {
+            *why = have_v ? "a field is unknown or out of range" : "it is not version 1 (v=1)";
+            return 0;
+        }
+    }
+    if (!have_v || s->kind[0] == '\0' || s->ops == 0 || s->retention_days == 0) {
+        *why = "v, kind, ops or retention-days is missing";
+        return 0;
+    }
+    return 1;
+}
+
+size_t cli_key_state_format(const cli_key_state *s, char *buf, size_t cap)
+{
+    char ops[64];
+    int n;
+
+    cli_ops_format(s->ops, ops, sizeof(ops));
+    n = snprintf(buf, cap,
+                 "v=%d\nkind=%s\nops=%s\nbits=%u\ncreated=%lld\nnot-before=%lld\nexpires=%lld\n"
+                 "rotate-after-days=%u\nretention-days=%u\npurge-protection=%d\n"
+                 "deleted-at=%lld\nrecover-enable=%s\n",
+                 CLI_STATE_VERSION, s->kind, ops, s->bits, s->created, s->not_before, s->expires,
+                 s->rotate_after_days, s->retention_days, s->purge_protection, s->deleted_at,
+                 s->recover_enable);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
