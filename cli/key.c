@@ -58,10 +58,15 @@ void cli_key_free(cli_key *k)
     k->nv = 0;
 }
 
-int cli_key_state_put(cmk_cli *cli, const cli_key *k)
+int cli_key_state_put(cmk_cli *cli, cli_key *k)
 {
     char buf[CLI_STATE_LINE_MAX * 2];
-    size_t len = cli_key_state_format(&k->st, buf, sizeof(buf));
+    struct timespec ts;
+    size_t len;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    k->st.updated = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    len = cli_key_state_format(&k->st, buf, sizeof(buf));
     p11_token *t = cli_token(cli);
     CK_RV rv;
 

@@ -4,9 +4,11 @@
  *
  * Key-level state lives in one CKO_DATA object per key (CKA_APPLICATION "cmk", CKA_LABEL the
  * key's name); its CKA_VALUE is the encoding below (docs/cmk-key.md, "State object"):
- *   v=1\n kind=RSA-HSM|RSA\n ops=wrap,unwrap[,sign,verify]\n bits=2048\n created=SECONDS\n
+ *   v=1\n updated=MICROSECONDS(20 digits)\n kind=RSA-HSM|RSA\n ops=wrap,unwrap[,sign,verify]\n bits=2048\n created=SECONDS\n
  *   not-before=SECONDS\n expires=SECONDS\n rotate-after-days=N\n retention-days=N\n
  *   purge-protection=0|1\n deleted-at=SECONDS\n recover-enable=HEXID,HEXID...\n
+ * `updated` comes first and is zero-padded so that, when two writers raced and the token holds
+ * two objects for a moment, the newer state is the greater value (p11_data.h).
  * Times are seconds since the epoch, 0 meaning none. Lines are "name=value", at most
  * CLI_STATE_LINE_MAX bytes; unknown names are refused so that a newer writer is not silently
  * misread (a new field bumps v).
@@ -40,6 +42,7 @@ typedef struct cli_key_state {
     char kind[16]; /* "RSA-HSM" or "RSA" as created */
     unsigned ops;  /* CLI_OP_* */
     unsigned bits;
+    long long updated;                                  /* microseconds, when written */
     long long created, not_before, expires, deleted_at; /* seconds; 0: none */
     unsigned rotate_after_days, retention_days;
     int purge_protection;
@@ -70,7 +73,7 @@ typedef struct cli_key {
 int cli_key_get(cmk_cli *cli, const char *name, cli_key *k);
 void cli_key_free(cli_key *k);
 /* Writes k->st back to the token. */
-int cli_key_state_put(cmk_cli *cli, const cli_key *k);
+int cli_key_state_put(cmk_cli *cli, cli_key *k);
 
 /* A version's state, from its usage attributes: 1 enabled, 0 disabled. */
 int cli_version_enabled(const p11_version *v);

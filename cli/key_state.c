@@ -90,10 +90,12 @@ static int line_apply(cli_key_state *s, const char *name, const char *v, int *ha
         snprintf(s->recover_enable, sizeof(s->recover_enable), "%s", v);
         return 1;
     }
-    if (!number_take(v, (long long)1 << 40, &n))
+    if (!number_take(v, (long long)1 << 62, &n))
         return 0;
     if (strcmp(name, "bits") == 0)
         return (s->bits = (unsigned)n) >= 2048 && n <= 16384;
+    if (strcmp(name, "updated") == 0)
+        return (s->updated = n), 1;
     if (strcmp(name, "created") == 0)
         return (s->created = n), 1;
     if (strcmp(name, "not-before") == 0)
@@ -158,10 +160,10 @@ size_t cli_key_state_format(const cli_key_state *s, char *buf, size_t cap)
 
     cli_ops_format(s->ops, ops, sizeof(ops));
     n = snprintf(buf, cap,
-                 "v=%d\nkind=%s\nops=%s\nbits=%u\ncreated=%lld\nnot-before=%lld\nexpires=%lld\n"
+                 "v=%d\nupdated=%020lld\nkind=%s\nops=%s\nbits=%u\ncreated=%lld\nnot-before=%lld\nexpires=%lld\n"
                  "rotate-after-days=%u\nretention-days=%u\npurge-protection=%d\n"
                  "deleted-at=%lld\nrecover-enable=%s\n",
-                 CLI_STATE_VERSION, s->kind, ops, s->bits, s->created, s->not_before, s->expires,
+                 CLI_STATE_VERSION, s->updated, s->kind, ops, s->bits, s->created, s->not_before, s->expires,
                  s->rotate_after_days, s->retention_days, s->purge_protection, s->deleted_at,
                  s->recover_enable);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;

@@ -1,8 +1,10 @@
 /*
  * p11_data.c - application data objects (CKO_DATA, PKCS#11 v2.40 section 4.5): CKA_APPLICATION
  * and CKA_LABEL name one, CKA_VALUE holds its bytes. Made with C_CreateObject as private token
- * objects; a value is replaced in place with C_SetAttributeValue (CKA_VALUE of a data object is
- * modifiable, section 4.5 table 17), so readers never see the object missing.
+ * objects. A value is replaced by creating the new object first and then destroying the old
+ * one, so a reader never finds none: SoftHSM 2.6.1 refuses C_SetAttributeValue of a data
+ * object's CKA_VALUE with CKR_ATTRIBUTE_READ_ONLY (p11_quirks.c), and a new object is what
+ * every token allows.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,14 @@ static CK_RV value_read(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
     return CKR_OK;
 }
 
+/* Byte order, a shorter prefix first. */
+static int value_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+
+    return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
 static CK_RV data_get(p11_token *t, p11_session *s, void *arg)
 {
     struct data_arg *a = arg;
@@ -72,11 +82,29 @@ static CK_RV data_get(p11_token *t, p11_session *s, void *arg)
     if (rv == CKR_OK && count == 0)
         rv = p11_err_set(P11_R_OBJECT_NOT_FOUND, "no data object '%s' on token '%s'", a->label,
                          t->label);
-    else if (rv == CKR_OK && count > 1)
-        rv = p11_err_set(P11_R_OBJECT_AMBIGUOUS, "%lu data objects '%s' on token '%s'",
-                         (unsigned long)count, a->label, t->label);
-    if (rv == CKR_OK)
-        rv = value_read(t, s->h, found[0], CKA_VALUE, &a->out, &a->out_len);
+    /* Several: a writer is between its create and its destroy, or two writers raced. */
+    for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++) {
+        uint8_t *v = NULL;
+        size_t len = 0;
+        CK_RV r = value_read(t, s->h, found[i], CKA_VALUE, &v, &len);
+
+        if (r == CKR_OBJECT_HANDLE_INVALID && count > 1)
+            continue; /* destroyed by that writer meanwhile */
+        if (r != CKR_OK) {
+            rv = r;
+            break;
+        }
+        if (a->out == NULL || value_cmp(v, len, a->out, a->out_len) > 0) {
+            free(a->out);
+            a->out = v;
+            a->out_len = len;
+        } else {
+            free(v);
+        }
+    }
+    if (rv == CKR_OK && a->out == NULL)
+        rv = p11_err_set(P11_R_OBJECT_NOT_FOUND, "no data object '%s' on token '%s'", a->label,
+                         t->label);
     free(found);
     return rv;
 }
@@ -105,7 +133,6 @@ static CK_RV data_put(p11_token *t, p11_session *s, void *arg)
     struct data_arg *a = arg;
     CK_OBJECT_CLASS cls = CKO_DATA;
     CK_BBOOL yes = CK_TRUE;
-    CK_ATTRIBUTE value = {CKA_VALUE, (void *)a->val, a->len};
     CK_ATTRIBUTE tmpl[] = {
         {CKA_CLASS, &cls, sizeof(cls)},
         {CKA_TOKEN, &yes, sizeof(yes)},
@@ -113,25 +140,29 @@ static CK_RV data_put(p11_token *t, p11_session *s, void *arg)
         {CKA_MODIFIABLE, &yes, sizeof(yes)},
         {CKA_APPLICATION, (void *)a->app, strlen(a->app)},
         {CKA_LABEL, (void *)a->label, strlen(a->label)},
-        value,
+        {CKA_VALUE, (void *)a->val, a->len},
     };
     CK_OBJECT_HANDLE *found = NULL, h;
     CK_ULONG count = 0;
     CK_RV rv = data_find(t, s->h, a, &found, &count);
 
     if (rv == CKR_OK && count > 0 && a->create_only)
-        rv = p11_err_set(P11_R_OBJECT_AMBIGUOUS, "data object '%s' already on token '%s'", a->label,
-                         t->label);
-    else if (rv == CKR_OK && count > 0) {
-        for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++)
-            rv = t->f->C_SetAttributeValue(s->h, found[i], &value, 1);
-        if (rv != CKR_OK)
-            p11_err_set(rv, "C_SetAttributeValue (data object '%s') on token '%s'", a->label,
-                        t->label);
-    } else if (rv == CKR_OK) {
+        rv = p11_err_set(P11_R_OBJECT_AMBIGUOUS, "data object '%s' already on token '%s'",
+                         a->label, t->label);
+    if (rv == CKR_OK) {
         rv = t->f->C_CreateObject(s->h, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h);
         if (rv != CKR_OK)
-            p11_err_set(rv, "C_CreateObject (data object '%s') on token '%s'", a->label, t->label);
+            p11_err_set(rv, "C_CreateObject (data object '%s') on token '%s'", a->label,
+                        t->label);
+    }
+    /* The new object is in place: the old ones go (one another writer destroyed already is
+     * CKR_OBJECT_HANDLE_INVALID, which is what we wanted). */
+    for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++) {
+        CK_RV r = t->f->C_DestroyObject(s->h, found[i]);
+
+        if (r != CKR_OK && r != CKR_OBJECT_HANDLE_INVALID)
+            rv = p11_err_set(r, "C_DestroyObject (old data object '%s') on token '%s'", a->label,
+                             t->label);
     }
     free(found);
     return rv;

@@ -18,10 +18,14 @@
 #define P11_DATA_MAX_BYTES 8192 /* largest CKA_VALUE this layer reads or writes */
 
 /* The value of the object (app, label) in a new NUL-terminated buffer the caller frees
- * (*len excludes the NUL). */
+ * (*len excludes the NUL). When several objects carry (app, label) -- a writer is between its
+ * create and its destroy, or two writers raced -- the value greatest in byte order is the one
+ * returned: writers that may race begin their values with a stamp that sorts (cmk's key state
+ * begins "v=1\nupdated=<zero-padded microseconds>"). */
 CK_RV p11_data_get(p11_token *t, const char *app, const char *label, uint8_t **val, size_t *len);
 
-/* Creates the object, or, when create_only is 0 and it exists, replaces its CKA_VALUE.
+/* Creates the object with value val; when create_only is 0, any objects (app, label) that
+ * existed before are then destroyed (the value is replaced; readers never find none).
  * create_only refuses an existing object with P11_R_OBJECT_AMBIGUOUS. */
 CK_RV p11_data_put(p11_token *t, const char *app, const char *label, const uint8_t *val, size_t len,
                    int create_only);

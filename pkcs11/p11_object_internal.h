@@ -7,6 +7,10 @@
 
 #include "p11_internal.h"
 
+/* quirk (p11_quirks.c): a data object's CKA_VALUE cannot be set; informative, p11_data.c
+ * always replaces the object */
+#define P11_QUIRK_DATA_VALUE_FIXED 0x100u
+
 /* Every object matching tmpl, as a new array of handles (NULL and 0 when none). */
 CK_RV p11_objects_find(p11_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n,
                        CK_OBJECT_HANDLE **found, CK_ULONG *count);

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 #include "p11_internal.h"
+#include "p11_object_internal.h"
 
 static const struct {
     const char *manufacturer;     /* CK_INFO.manufacturerID, blank-padded prefix */
@@ -26,6 +27,11 @@ static const struct {
      "C_DecryptInit accepts one but ignores it: a ciphertext made without a label decrypts under "
      "any label, and one made with a label fails with CKR_GENERAL_ERROR "
      "(tests/unit/test_p11_rsa.c, rsa_softhsm_ignores_oaep_label)"},
+    {"SoftHSM", 2, 6, P11_QUIRK_DATA_VALUE_FIXED,
+     "SoftHSM 2.6.1: C_SetAttributeValue of CKA_VALUE on a CKO_DATA object made with "
+     "CKA_MODIFIABLE true returns CKR_ATTRIBUTE_READ_ONLY (PKCS#11 v2.40 4.5 lets it change); "
+     "p11_data.c replaces the object instead (tests/unit/test_p11_data.c, "
+     "data_value_set_is_read_only)"},
 };
 
 unsigned p11_quirks_get(const CK_INFO *info)
