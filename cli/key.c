@@ -150,49 +150,6 @@ const char *cli_key_status(const cli_key *k, long long now)
     return "enabled";
 }
 
-long long cli_time_parse(const char *s)
-{
-    struct tm tm = {0};
-    const char *end;
-    char *e;
-    long long n;
-
-    if (s[0] == '@' || s[0] == '+') {
-        errno = 0;
-        n = strtoll(s + 1, &e, 10);
-        if (errno != 0 || e == s + 1 || n < 0)
-            return -1;
-        if (s[0] == '@')
-            return *e == '\0' ? n : -1;
-        if (strcmp(e, "d") == 0)
-            return (long long)time(NULL) + n * CLI_SECONDS_PER_DAY;
-        if (strcmp(e, "h") == 0)
-            return (long long)time(NULL) + n * 3600;
-        if (strcmp(e, "s") == 0)
-            return (long long)time(NULL) + n;
-        return -1;
-    }
-    if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL)
-        return -1;
-    if (*end == 'T' && (end = strptime(end + 1, "%H:%M:%S", &tm)) == NULL)
-        return -1;
-    if (strcmp(end, "Z") != 0 && *end != '\0')
-        return -1;
-    return (long long)timegm(&tm);
-}
-
-void cli_time_format(long long t, char *buf, size_t cap)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (t == 0 || gmtime_r(&tt, &tm) == NULL) {
-        snprintf(buf, cap, "-");
-        return;
-    }
-    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static EVP_PKEY *version_pkey(const p11_version *v)
 {
     OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();

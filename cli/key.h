@@ -4,9 +4,9 @@
  *
  * Key-level state lives in one CKO_DATA object per key (CKA_APPLICATION "cmk", CKA_LABEL the
  * key's name); its CKA_VALUE is the encoding below (docs/cmk-key.md, "State object"):
- *   v=1\n updated=MICROSECONDS(20 digits)\n kind=RSA-HSM|RSA\n ops=wrap,unwrap[,sign,verify]\n bits=2048\n created=SECONDS\n
- *   not-before=SECONDS\n expires=SECONDS\n rotate-after-days=N\n retention-days=N\n
- *   purge-protection=0|1\n deleted-at=SECONDS\n recover-enable=HEXID,HEXID...\n
+ *   v=1\n updated=MICROSECONDS(20 digits)\n kind=RSA-HSM|RSA\n ops=wrap,unwrap[,sign,verify]\n
+ * bits=2048\n created=SECONDS\n not-before=SECONDS\n expires=SECONDS\n rotate-after-days=N\n
+ * retention-days=N\n purge-protection=0|1\n deleted-at=SECONDS\n recover-enable=HEXID,HEXID...\n
  * `updated` comes first and is zero-padded so that, when two writers raced and the token holds
  * two objects for a moment, the newer state is the greater value (p11_data.h).
  * Times are seconds since the epoch, 0 meaning none. Lines are "name=value", at most

@@ -1,11 +1,12 @@
 /*
  * key_state.c - the state object's encoding (key.h): "name=value" lines read through a bounded
- * reader (each line and value has a cap; nothing is read past len), and the --ops names.
+ * reader (each line and value has a cap; nothing is read past len), the --ops names, times.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "key.h"
 
 static const struct {
@@ -160,11 +161,55 @@ size_t cli_key_state_format(const cli_key_state *s, char *buf, size_t cap)
 
     cli_ops_format(s->ops, ops, sizeof(ops));
     n = snprintf(buf, cap,
-                 "v=%d\nupdated=%020lld\nkind=%s\nops=%s\nbits=%u\ncreated=%lld\nnot-before=%lld\nexpires=%lld\n"
+                 "v=%d\nupdated=%020lld\nkind=%s\nops=%s\nbits=%u\ncreated=%lld\nnot-before=%"
+                 "lld\nexpires=%lld\n"
                  "rotate-after-days=%u\nretention-days=%u\npurge-protection=%d\n"
                  "deleted-at=%lld\nrecover-enable=%s\n",
-                 CLI_STATE_VERSION, s->updated, s->kind, ops, s->bits, s->created, s->not_before, s->expires,
-                 s->rotate_after_days, s->retention_days, s->purge_protection, s->deleted_at,
-                 s->recover_enable);
+                 CLI_STATE_VERSION, s->updated, s->kind, ops, s->bits, s->created, s->not_before,
+                 s->expires, s->rotate_after_days, s->retention_days, s->purge_protection,
+                 s->deleted_at, s->recover_enable);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+long long cli_time_parse(const char *s)
+{
+    struct tm tm = {0};
+    const char *end;
+    char *e;
+    long long n;
+
+    if (s[0] == '@' || s[0] == '+') {
+        errno = 0;
+        n = strtoll(s + 1, &e, 10);
+        if (errno != 0 || e == s + 1 || n < 0)
+            return -1;
+        if (s[0] == '@')
+            return *e == '\0' ? n : -1;
+        if (strcmp(e, "d") == 0)
+            return (long long)time(NULL) + n * CLI_SECONDS_PER_DAY;
+        if (strcmp(e, "h") == 0)
+            return (long long)time(NULL) + n * 3600;
+        if (strcmp(e, "s") == 0)
+            return (long long)time(NULL) + n;
+        return -1;
+    }
+    if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL)
+        return -1;
+    if (*end == 'T' && (end = strptime(end + 1, "%H:%M:%S", &tm)) == NULL)
+        return -1;
+    if (strcmp(end, "Z") != 0 && *end != '\0')
+        return -1;
+    return (long long)timegm(&tm);
+}
+
+void cli_time_format(long long t, char *buf, size_t cap)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (t == 0 || gmtime_r(&tt, &tm) == NULL) {
+        snprintf(buf, cap, "-");
+        return;
+    }
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

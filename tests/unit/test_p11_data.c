@@ -15,8 +15,7 @@ static void test_data_put_get_replace_destroy(void)
     size_t len = 0;
 
     CU_ASSERT_EQUAL(p11_data_get(tu_token, APP, label, &v, &len), P11_R_OBJECT_NOT_FOUND);
-    CU_ASSERT_EQUAL_FATAL(p11_data_put(tu_token, APP, label, (const uint8_t *)"one", 3, 1),
-                          CKR_OK);
+    CU_ASSERT_EQUAL_FATAL(p11_data_put(tu_token, APP, label, (const uint8_t *)"one", 3, 1), CKR_OK);
     CU_ASSERT_EQUAL(p11_data_put(tu_token, APP, label, (const uint8_t *)"two", 3, 1),
                     P11_R_OBJECT_AMBIGUOUS);
     CU_ASSERT_EQUAL_FATAL(p11_data_get(tu_token, APP, label, &v, &len), CKR_OK);
@@ -40,9 +39,12 @@ static void test_data_two_objects_read_the_greater(void)
     CK_OBJECT_CLASS cls = CKO_DATA;
     CK_BBOOL yes = CK_TRUE;
     CK_ATTRIBUTE t[] = {
-        {CKA_CLASS, &cls, sizeof(cls)},          {CKA_TOKEN, &yes, 1},
-        {CKA_PRIVATE, &yes, 1},                  {CKA_APPLICATION, APP, strlen(APP)},
-        {CKA_LABEL, (void *)label, strlen(label)}, {CKA_VALUE, "v=1\nupdated=2", 13},
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_TOKEN, &yes, 1},
+        {CKA_PRIVATE, &yes, 1},
+        {CKA_APPLICATION, APP, strlen(APP)},
+        {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_VALUE, "v=1\nupdated=2", 13},
     };
     CK_OBJECT_HANDLE h;
     p11_session s;
@@ -50,9 +52,8 @@ static void test_data_two_objects_read_the_greater(void)
     size_t len = 0, n = 0;
     char **labels = NULL;
 
-    CU_ASSERT_EQUAL_FATAL(p11_data_put(tu_token, APP, label, (const uint8_t *)"v=1\nupdated=1",
-                                       13, 1),
-                          CKR_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        p11_data_put(tu_token, APP, label, (const uint8_t *)"v=1\nupdated=1", 13, 1), CKR_OK);
     CU_ASSERT_EQUAL_FATAL(p11_session_get(tu_token, &s), CKR_OK);
     CU_ASSERT_EQUAL(tu_token->f->C_CreateObject(s.h, t, 6, &h), CKR_OK);
     p11_session_put(tu_token, s);

@@ -82,9 +82,9 @@ static void test_disabled_version_is_refused_by_the_token(void)
     version_id(id, 1);
     k = tu_key_new(label, id, sizeof(id));
     CU_ASSERT_EQUAL_FATAL(p11_rsa_encrypt(k, &oaep1, msg, sizeof(msg), ct, &ct_len), CKR_OK);
-    CU_ASSERT_EQUAL_FATAL(p11_version_ops_set(tu_token, label, id, sizeof(id),
-                                              P11_OP_DECRYPT | P11_OP_SIGN, 0),
-                          CKR_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        p11_version_ops_set(tu_token, label, id, sizeof(id), P11_OP_DECRYPT | P11_OP_SIGN, 0),
+        CKR_OK);
     CU_ASSERT_EQUAL(p11_rsa_decrypt(k, &oaep1, ct, ct_len, pt, &pt_len),
                     CKR_KEY_FUNCTION_NOT_PERMITTED);
     CU_ASSERT_EQUAL(p11_versions_get(tu_token, label, &v, &n), CKR_OK);
