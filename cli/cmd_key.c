@@ -365,10 +365,17 @@ static const struct {
 
 int cmd_key(cmk_cli *cli, int argc, char **argv)
 {
+    int rc;
+
     if (argc >= 2)
         for (size_t i = 0; i < sizeof(key_verbs) / sizeof(key_verbs[0]); i++)
-            if (strcmp(argv[1], key_verbs[i].name) == 0)
-                return key_verbs[i].fn(cli, argc - 1, argv + 1);
+            if (strcmp(argv[1], key_verbs[i].name) == 0) {
+                cli_token_lock(cli);
+                rc = key_verbs[i].fn(cli, argc - 1, argv + 1);
+                cli_token_close();
+                cli_token_unlock();
+                return rc;
+            }
     fprintf(stderr, "usage: cmk key VERB [ARGS] (docs/cmk-key.md)\n\nverbs:\n");
     for (size_t i = 0; i < sizeof(key_verbs) / sizeof(key_verbs[0]); i++)
         fprintf(stderr, "  %-8s %s\n", key_verbs[i].name, key_verbs[i].help);

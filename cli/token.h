@@ -11,6 +11,11 @@
 p11_token *cli_token(cmk_cli *cli);
 void cli_token_close(void);
 
+/* Serializes the management commands of cmk on one SoftHSM token (token_lock.c): held from
+ * cli_token_lock until cli_token_unlock or exit. A no-op for other modules. */
+int cli_token_lock(cmk_cli *cli);
+void cli_token_unlock(void);
+
 /* Key names are 1..64 of [A-Za-z0-9._-]: safe in a URI, a file name and a header. */
 int cli_name_ok(const char *name);
 

@@ -147,13 +147,12 @@ static CK_RV data_put(p11_token *t, p11_session *s, void *arg)
     CK_RV rv = data_find(t, s->h, a, &found, &count);
 
     if (rv == CKR_OK && count > 0 && a->create_only)
-        rv = p11_err_set(P11_R_OBJECT_AMBIGUOUS, "data object '%s' already on token '%s'",
-                         a->label, t->label);
+        rv = p11_err_set(P11_R_OBJECT_AMBIGUOUS, "data object '%s' already on token '%s'", a->label,
+                         t->label);
     if (rv == CKR_OK) {
         rv = t->f->C_CreateObject(s->h, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h);
         if (rv != CKR_OK)
-            p11_err_set(rv, "C_CreateObject (data object '%s') on token '%s'", a->label,
-                        t->label);
+            p11_err_set(rv, "C_CreateObject (data object '%s') on token '%s'", a->label, t->label);
     }
     /* The new object is in place: the old ones go (one another writer destroyed already is
      * CKR_OBJECT_HANDLE_INVALID, which is what we wanted). */

@@ -32,6 +32,12 @@ static const struct {
      "CKA_MODIFIABLE true returns CKR_ATTRIBUTE_READ_ONLY (PKCS#11 v2.40 4.5 lets it change); "
      "p11_data.c replaces the object instead (tests/unit/test_p11_data.c, "
      "data_value_set_is_read_only)"},
+    {"SoftHSM", 2, 6, P11_QUIRK_TOKEN_READ_RACE,
+     "SoftHSM 2.6.1 (file backend): while another process generates keys in the token, "
+     "C_GetTokenInfo may show no initialized token (P11_R_TOKEN_NOT_FOUND) and C_Login may "
+     "return CKR_GENERAL_ERROR or CKR_USER_PIN_NOT_INITIALIZED; a retry 30 ms later succeeds. "
+     "Seen with 3 concurrent `cmk key rotate` of one key, about 1 in 4 processes "
+     "(tests/e2e/cmk_key.sh, concurrent rotations); cli/token.c retries"},
 };
 
 unsigned p11_quirks_get(const CK_INFO *info)
