@@ -25,7 +25,7 @@ IPSEC_MB := $(shell test -f /usr/include/intel-ipsec-mb.h && echo 1)
 P11_SRC   := $(wildcard pkcs11/*.c)
 PROV_SRC  := $(wildcard provider/*.c)
 ENV_SRC   := $(wildcard envelope/*.c)
-AUDIT_SRC := $(wildcard audit/*.c)
+AUDIT_SRC := $(wildcard audit/*.c keystate/*.c)
 CLI_SRC   := $(wildcard cli/*.c)
 TOOL_SRC  := $(wildcard softhsm-config/*.c)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
@@ -46,7 +46,7 @@ endif
 
 .SECONDARY:
 .PHONY: all deps check check-style demo bench clean format tests
-all: $(BUILD)/cmk.so $(BUILD)/cmk $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(BUILD)/libcmkaudit.a \
+all: $(BUILD)/cmk.so $(BUILD)/cmk $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(BUILD)/libcmkstate.a \
      $(TOOLS)
 tests: all $(TESTS)
 
@@ -65,7 +65,7 @@ $(BUILD)/libcmkenv.a: $(ENV_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/libcmkaudit.a: $(AUDIT_OBJ)
+$(BUILD)/libcmkstate.a: $(AUDIT_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
@@ -74,17 +74,17 @@ $(BUILD)/libcmkcli.a: $(filter-out %/main.o,$(CLI_OBJ))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/cmk.so: $(PROV_OBJ) $(BUILD)/libcmkp11.a $(BUILD)/libcmkaudit.a
-	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $(PROV_OBJ) $(BUILD)/libcmkp11.a $(BUILD)/libcmkaudit.a $(PROV_LIBS) $(LDLIBS)
+$(BUILD)/cmk.so: $(PROV_OBJ) $(BUILD)/libcmkp11.a $(BUILD)/libcmkstate.a
+	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $(PROV_OBJ) $(BUILD)/libcmkp11.a $(BUILD)/libcmkstate.a $(PROV_LIBS) $(LDLIBS)
 
-$(BUILD)/cmk: $(CLI_OBJ) $(BUILD)/libcmkenv.a $(BUILD)/libcmkaudit.a $(BUILD)/libcmkp11.a
+$(BUILD)/cmk: $(CLI_OBJ) $(BUILD)/libcmkenv.a $(BUILD)/libcmkstate.a $(BUILD)/libcmkp11.a
 	$(CC) $(LDFLAGS) -o $@ $^ -ljson-c $(LDLIBS)
 
 $(BUILD)/cmk-%: $(BUILD)/obj/softhsm-config/%.o $(BUILD)/libcmkp11.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/testlib.o $(BUILD)/libcmkcli.a \
-		  $(BUILD)/libcmkenv.a $(BUILD)/libcmkaudit.a $(BUILD)/libcmkp11.a
+		  $(BUILD)/libcmkenv.a $(BUILD)/libcmkstate.a $(BUILD)/libcmkp11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcunit -ljson-c $(LDLIBS)
 
@@ -101,7 +101,8 @@ bench: deps
 	@BUILD=$(BUILD) sh bench/run.sh
 
 FORMAT_SRC = $(P11_SRC) $(PROV_SRC) $(ENV_SRC) $(AUDIT_SRC) $(CLI_SRC) $(TOOL_SRC) $(TEST_SRC) $(TLIB_SRC) \
-	     $(wildcard pkcs11/*.h provider/*.h envelope/*.h audit/*.h cli/*.h tests/unit/*.h)
+	     $(wildcard pkcs11/*.h provider/*.h envelope/*.h audit/*.h keystate/*.h cli/*.h \
+	     tests/unit/*.h)
 format:
 	clang-format -i $(FORMAT_SRC)
 

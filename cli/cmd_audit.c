@@ -28,7 +28,7 @@ static int list_one(const audit_record *r, void *arg)
     if (a->key != NULL && strcmp(r->key, a->key) != 0)
         return 0;
     snprintf(t, sizeof(t), "%.19sZ", r->time); /* to the second, for --since */
-    if (a->since > 0 && cli_time_parse(t) < a->since)
+    if (a->since > 0 && ks_time_parse(t) < a->since)
         return 0;
     a->shown++;
     if (!a->json) {
@@ -99,7 +99,7 @@ int cmd_audit(cmk_cli *cli, int argc, char **argv)
     while (rc == CMK_EXIT_OK && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'k')
             a.key = optarg;
-        else if (c == 's' && (a.since = cli_time_parse(optarg)) < 0)
+        else if (c == 's' && (a.since = ks_time_parse(optarg)) < 0)
             rc = cli_fail(CMK_EXIT_USAGE, "--since '%s' is not a time", optarg);
         else if (c == 'j')
             a.json = 1;

@@ -52,12 +52,12 @@ static int create_opt(create_args *a, int c, const char *arg)
         a->import = arg;
         return CMK_EXIT_OK;
     case 'o':
-        return (a->ops = cli_ops_parse(arg)) != 0
+        return (a->ops = ks_ops_parse(arg)) != 0
                    ? CMK_EXIT_OK
                    : cli_fail(CMK_EXIT_USAGE, "--ops is wrap,unwrap and/or sign,verify (in pairs)");
     case 'n':
     case 'e': {
-        long long t = cli_time_parse(arg);
+        long long t = ks_time_parse(arg);
 
         if (t < 0)
             return cli_fail(CMK_EXIT_USAGE,
@@ -72,11 +72,10 @@ static int create_opt(create_args *a, int c, const char *arg)
                    ? CMK_EXIT_OK
                    : cli_fail(CMK_EXIT_USAGE, "--rotate-after is a number of days (1..36500)");
     case 'R':
-        return cli_days_parse(arg, CLI_RETENTION_MIN_DAYS, CLI_RETENTION_MAX_DAYS,
-                              &a->retention_days)
+        return cli_days_parse(arg, KS_RETENTION_MIN_DAYS, KS_RETENTION_MAX_DAYS, &a->retention_days)
                    ? CMK_EXIT_OK
-                   : cli_fail(CMK_EXIT_USAGE, "--retention-days is %d..%d", CLI_RETENTION_MIN_DAYS,
-                              CLI_RETENTION_MAX_DAYS);
+                   : cli_fail(CMK_EXIT_USAGE, "--retention-days is %d..%d", KS_RETENTION_MIN_DAYS,
+                              KS_RETENTION_MAX_DAYS);
     case 'p':
         a->purge_protection = 1;
         return CMK_EXIT_OK;
@@ -105,8 +104,8 @@ static int create_args_parse(create_args *a, int argc, char **argv)
     };
     int c, rc;
 
-    a->ops = CLI_OP_WRAP | CLI_OP_UNWRAP;
-    a->retention_days = CLI_RETENTION_MAX_DAYS;
+    a->ops = KS_OP_WRAP | KS_OP_UNWRAP;
+    a->retention_days = KS_RETENTION_MAX_DAYS;
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
@@ -147,10 +146,10 @@ int cli_version_new(cmk_cli *cli, const char *name, const char *import, unsigned
     for (size_t i = 0; i < sizeof(id); i++)
         snprintf(hex + 2 * i, 3, "%02x", id[i]);
     if (import != NULL) {
-        rc = cli_key_import(t, name, id, sizeof(id), import, bits, cli_ops_p11(ops), bits_out);
+        rc = cli_key_import(t, name, id, sizeof(id), import, bits, ks_ops_p11(ops), bits_out);
         return rc;
     }
-    rv = p11_key_generate(t, name, id, sizeof(id), bits, cli_ops_p11(ops));
+    rv = p11_key_generate(t, name, id, sizeof(id), bits, ks_ops_p11(ops));
     if (rv != CKR_OK)
         return cli_fail(CMK_EXIT_FAIL, "key '%s': %s", name, p11_err_detail());
     *bits_out = bits;
@@ -163,12 +162,12 @@ static int name_free(cmk_cli *cli, p11_token *t, const char *name)
     uint8_t *val = NULL;
     size_t len = 0, nv = 0;
     p11_version *v = NULL;
-    cli_key_state st;
+    ks_state st;
     const char *why;
-    CK_RV rv = p11_data_get(t, CLI_STATE_APP, name, &val, &len);
+    CK_RV rv = p11_data_get(t, KS_APP, name, &val, &len);
 
     if (rv == CKR_OK) {
-        int deleted = cli_key_state_parse(val, len, &st, &why) && st.deleted_at != 0;
+        int deleted = ks_state_parse(val, len, &st, &why) && st.deleted_at != 0;
 
         free(val);
         if (deleted)
@@ -223,7 +222,7 @@ static int cmd_key_create(cmk_cli *cli, int argc, char **argv)
     rc = cli_version_new(cli, a.name, a.import, a.import != NULL ? a.bits : k.st.bits, a.ops, hex,
                          &bits);
     if (rc != CMK_EXIT_OK) {
-        p11_data_destroy(t, CLI_STATE_APP, a.name);
+        p11_data_destroy(t, KS_APP, a.name);
         cli_audit(cli, a.name, NULL, "create", "failed", p11_err_detail());
         return rc;
     }
@@ -285,7 +284,7 @@ static int rotate_due(cmk_cli *cli)
 
     if (t == NULL)
         return CMK_EXIT_CONFIG;
-    if ((rv = p11_data_labels_get(t, CLI_STATE_APP, &names, &n)) != CKR_OK)
+    if ((rv = p11_data_labels_get(t, KS_APP, &names, &n)) != CKR_OK)
         return cli_fail(CMK_EXIT_FAIL, "listing keys: %s", p11_err_detail());
     for (size_t i = 0; i < n; i++) {
         cli_key k;

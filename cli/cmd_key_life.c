@@ -56,7 +56,7 @@ static int versions_switch(cmk_cli *cli, cli_key *k, const char *version, int on
     for (size_t i = 0; i < k->nv; i++) {
         const p11_version *v = &k->v[i];
         /* off: every usage, even one set outside cmk; on: only what the key permits */
-        unsigned ops = on ? cli_ops_p11(k->st.ops) : P11_OP_DECRYPT | P11_OP_SIGN;
+        unsigned ops = on ? ks_ops_p11(k->st.ops) : P11_OP_DECRYPT | P11_OP_SIGN;
         CK_RV rv;
 
         if (only != NULL && v != only)
@@ -123,7 +123,7 @@ int cmd_key_delete(cmk_cli *cli, int argc, char **argv)
         if (!cli_version_enabled(&k.v[i]))
             continue;
         cli_version_hex(&k.v[i], hex);
-        if (o + strlen(hex) + 1 > CLI_RECOVER_MAX_BYTES) {
+        if (o + strlen(hex) + 1 > KS_RECOVER_MAX_BYTES) {
             rc = cli_fail(CMK_EXIT_FAIL,
                           "key '%s' has too many enabled versions to delete; "
                           "disable old ones first",
@@ -138,8 +138,8 @@ int cmd_key_delete(cmk_cli *cli, int argc, char **argv)
     k.st.deleted_at = (long long)time(NULL);
     if ((rc = cli_key_state_put(cli, &k)) != CMK_EXIT_OK)
         goto end;
-    cli_time_format(k.st.deleted_at + (long long)k.st.retention_days * CLI_SECONDS_PER_DAY, t,
-                    sizeof(t));
+    ks_time_format(k.st.deleted_at + (long long)k.st.retention_days * KS_SECONDS_PER_DAY, t,
+                   sizeof(t));
     printf("deleted key %s: recoverable until %s (cmk key recover %s)\n", name, t, name);
 end:
     cli_key_free(&k);
@@ -149,15 +149,15 @@ end:
 int cmd_key_recover(cmk_cli *cli, int argc, char **argv)
 {
     const char *name;
-    char t[40], ids[CLI_RECOVER_MAX_BYTES + 1];
+    char t[40], ids[KS_RECOVER_MAX_BYTES + 1];
     long long until;
     int rc = args_get(argc, argv, &name, NULL, NULL);
     cli_key k;
 
     if (rc != CMK_EXIT_OK || (rc = cli_key_get(cli, name, &k)) != CMK_EXIT_OK)
         return rc;
-    until = k.st.deleted_at + (long long)k.st.retention_days * CLI_SECONDS_PER_DAY;
-    cli_time_format(until, t, sizeof(t));
+    until = k.st.deleted_at + (long long)k.st.retention_days * KS_SECONDS_PER_DAY;
+    ks_time_format(until, t, sizeof(t));
     if (k.st.deleted_at == 0)
         rc = cli_key_refuse(cli, name, NULL, "recover", "key '%s' is not deleted", name);
     else if ((long long)time(NULL) >= until)
@@ -186,12 +186,12 @@ end:
 static int purge_one(cmk_cli *cli, cli_key *k, int quiet)
 {
     p11_token *t = cli_token(cli);
-    long long until = k->st.deleted_at + (long long)k->st.retention_days * CLI_SECONDS_PER_DAY;
+    long long until = k->st.deleted_at + (long long)k->st.retention_days * KS_SECONDS_PER_DAY;
     char when[40];
     size_t n = 0;
     CK_RV rv;
 
-    cli_time_format(until, when, sizeof(when));
+    ks_time_format(until, when, sizeof(when));
     if (k->st.deleted_at == 0)
         return cli_key_refuse(cli, k->name, NULL, "purge",
                               "key '%s' is not deleted: delete it first (purge is final)", k->name);
@@ -201,7 +201,7 @@ static int purge_one(cmk_cli *cli, cli_key *k, int quiet)
                               when);
     rv = p11_versions_destroy(t, k->name, &n);
     if (rv == CKR_OK)
-        rv = p11_data_destroy(t, CLI_STATE_APP, k->name);
+        rv = p11_data_destroy(t, KS_APP, k->name);
     if (rv != CKR_OK) {
         cli_audit(cli, k->name, NULL, "purge", "failed", p11_err_detail());
         return cli_fail(CMK_EXIT_FAIL, "purging key '%s': %s", k->name, p11_err_detail());
@@ -224,7 +224,7 @@ static int purge_due(cmk_cli *cli)
 
     if (t == NULL)
         return CMK_EXIT_CONFIG;
-    if (p11_data_labels_get(t, CLI_STATE_APP, &names, &n) != CKR_OK)
+    if (p11_data_labels_get(t, KS_APP, &names, &n) != CKR_OK)
         return cli_fail(CMK_EXIT_FAIL, "listing keys: %s", p11_err_detail());
     for (size_t i = 0; i < n; i++) {
         cli_key k;
@@ -234,7 +234,7 @@ static int purge_due(cmk_cli *cli)
             continue;
         }
         if (k.st.deleted_at != 0 &&
-            now >= k.st.deleted_at + (long long)k.st.retention_days * CLI_SECONDS_PER_DAY &&
+            now >= k.st.deleted_at + (long long)k.st.retention_days * KS_SECONDS_PER_DAY &&
             purge_one(cli, &k, 0) != CMK_EXIT_OK)
             rc = CMK_EXIT_FAIL;
         cli_key_free(&k);
@@ -271,7 +271,7 @@ static int update_apply(cmk_cli *cli, cli_key *k, int c, const char *arg)
     case 'e':
         if (strcmp(arg, "none") == 0)
             t = 0;
-        else if ((t = cli_time_parse(arg)) < 0)
+        else if ((t = ks_time_parse(arg)) < 0)
             return cli_fail(CMK_EXIT_USAGE,
                             "'%s' is not a time (2026-12-31, @SECONDS, +30d or "
                             "none)",
@@ -285,10 +285,10 @@ static int update_apply(cmk_cli *cli, cli_key *k, int c, const char *arg)
             return cli_fail(CMK_EXIT_USAGE, "--rotate-after is 1..36500 days or none");
         break;
     case 'R':
-        if (!cli_days_parse(arg, CLI_RETENTION_MIN_DAYS, CLI_RETENTION_MAX_DAYS,
+        if (!cli_days_parse(arg, KS_RETENTION_MIN_DAYS, KS_RETENTION_MAX_DAYS,
                             &k->st.retention_days))
-            return cli_fail(CMK_EXIT_USAGE, "--retention-days is %d..%d", CLI_RETENTION_MIN_DAYS,
-                            CLI_RETENTION_MAX_DAYS);
+            return cli_fail(CMK_EXIT_USAGE, "--retention-days is %d..%d", KS_RETENTION_MIN_DAYS,
+                            KS_RETENTION_MAX_DAYS);
         break;
     case 'p':
         k->st.purge_protection = 1;

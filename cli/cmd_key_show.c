@@ -20,13 +20,13 @@ long long cli_key_rotation_due(const cli_key *k)
 
     if (k->st.rotate_after_days == 0 || created == 0)
         return 0;
-    return created + (long long)k->st.rotate_after_days * CLI_SECONDS_PER_DAY;
+    return created + (long long)k->st.rotate_after_days * KS_SECONDS_PER_DAY;
 }
 
 static long long purge_date(const cli_key *k)
 {
     return k->st.deleted_at != 0
-               ? k->st.deleted_at + (long long)k->st.retention_days * CLI_SECONDS_PER_DAY
+               ? k->st.deleted_at + (long long)k->st.retention_days * KS_SECONDS_PER_DAY
                : 0;
 }
 
@@ -44,7 +44,7 @@ static json_object *json_time(long long t)
 
     if (t == 0)
         return NULL;
-    cli_time_format(t, buf, sizeof(buf));
+    ks_time_format(t, buf, sizeof(buf));
     return json_object_new_string(buf);
 }
 
@@ -71,7 +71,7 @@ static json_object *key_json(const cli_key *k, long long now)
     json_object *o = json_object_new_object(), *ops = json_object_new_array(), *vs;
     char opbuf[64], hex[2 * P11_ID_MAX_BYTES + 1];
 
-    cli_ops_format(k->st.ops, opbuf, sizeof(opbuf));
+    ks_ops_format(k->st.ops, opbuf, sizeof(opbuf));
     for (char *save = NULL, *p = strtok_r(opbuf, ",", &save); p; p = strtok_r(NULL, ",", &save))
         json_object_array_add(ops, json_object_new_string(p));
     json_object_object_add(o, "name", json_object_new_string(k->name));
@@ -125,33 +125,33 @@ static void key_text(const cli_key *k, long long now)
     char ops[64], t1[40], t2[40], hex[2 * P11_ID_MAX_BYTES + 1], fp[65];
     const p11_version *cur = k->nv > 0 ? &k->v[k->nv - 1] : NULL;
 
-    cli_ops_format(k->st.ops, ops, sizeof(ops));
+    ks_ops_format(k->st.ops, ops, sizeof(ops));
     printf("name:             %s\n", k->name);
     printf("kind:             %s\n", cur != NULL ? version_kind(cur) : k->st.kind);
     printf("status:           %s\n", cli_key_status(k, now));
     printf("size:             %u\n", k->st.bits);
     printf("operations:       %s\n", ops);
-    cli_time_format(k->st.created, t1, sizeof(t1));
+    ks_time_format(k->st.created, t1, sizeof(t1));
     printf("created:          %s\n", t1);
-    cli_time_format(k->st.not_before, t1, sizeof(t1));
-    cli_time_format(k->st.expires, t2, sizeof(t2));
+    ks_time_format(k->st.not_before, t1, sizeof(t1));
+    ks_time_format(k->st.expires, t2, sizeof(t2));
     printf("not-before:       %s\nexpires:          %s\n", t1, t2);
-    cli_time_format(cli_key_rotation_due(k), t1, sizeof(t1));
+    ks_time_format(cli_key_rotation_due(k), t1, sizeof(t1));
     if (k->st.rotate_after_days != 0)
         printf("rotation:         every %u days, next due %s\n", k->st.rotate_after_days, t1);
     else
         printf("rotation:         by hand\n");
     printf("retention:        %u days\n", k->st.retention_days);
     printf("purge-protection: %s\n", k->st.purge_protection ? "on" : "off");
-    cli_time_format(k->st.deleted_at, t1, sizeof(t1));
-    cli_time_format(purge_date(k), t2, sizeof(t2));
+    ks_time_format(k->st.deleted_at, t1, sizeof(t1));
+    ks_time_format(purge_date(k), t2, sizeof(t2));
     printf("deleted-at:       %s\npurge-date:       %s\n", t1, t2);
     if (cur != NULL)
         cli_version_hex(cur, hex);
     printf("current-version:  %s\nversions:\n", cur != NULL ? hex : "-");
     for (size_t i = 0; i < k->nv; i++) {
         cli_version_hex(&k->v[i], hex);
-        cli_time_format(cli_version_created(&k->v[i]), t1, sizeof(t1));
+        ks_time_format(cli_version_created(&k->v[i]), t1, sizeof(t1));
         cli_version_fingerprint(&k->v[i], fp);
         printf("  %s  %s  %-8s  %s  sha256:%s%s\n", hex, t1,
                cli_version_enabled(&k->v[i]) ? "enabled" : "disabled", version_kind(&k->v[i]), fp,
@@ -233,7 +233,7 @@ static int keys_each(cmk_cli *cli, int (*fn)(cli_key *k, void *arg), void *arg)
 
     if (t == NULL)
         return CMK_EXIT_CONFIG;
-    if (p11_data_labels_get(t, CLI_STATE_APP, &names, &n) != CKR_OK)
+    if (p11_data_labels_get(t, KS_APP, &names, &n) != CKR_OK)
         return cli_fail(CMK_EXIT_FAIL, "listing keys: %s", p11_err_detail());
     for (size_t i = 0; i < n; i++) {
         cli_key k;
@@ -322,7 +322,7 @@ static void check_report(struct check_arg *a, const cli_key *k, const char *what
     char t[40];
 
     a->found++;
-    cli_time_format(when, t, sizeof(t));
+    ks_time_format(when, t, sizeof(t));
     if (a->json) {
         json_object *o = json_object_new_object();
 
@@ -374,7 +374,7 @@ int cmd_key_check(cmk_cli *cli, int argc, char **argv)
     }
     if (optind != argc)
         return cli_fail(CMK_EXIT_USAGE, "usage: cmk key check [--within DAYS] [--json]");
-    a.horizon = a.now + (long long)days * CLI_SECONDS_PER_DAY;
+    a.horizon = a.now + (long long)days * KS_SECONDS_PER_DAY;
     if (a.json)
         a.arr = json_object_new_array();
     rc = keys_each(cli, check_one, &a);

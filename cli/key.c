@@ -22,9 +22,6 @@
 int cli_key_get(cmk_cli *cli, const char *name, cli_key *k)
 {
     p11_token *t = cli_token(cli);
-    uint8_t *val = NULL;
-    size_t len = 0;
-    const char *why = NULL;
     CK_RV rv;
 
     memset(k, 0, sizeof(*k));
@@ -33,18 +30,12 @@ int cli_key_get(cmk_cli *cli, const char *name, cli_key *k)
     if (!cli_name_ok(name))
         return cli_fail(CMK_EXIT_USAGE, "'%s' is not a key name (1-64 of A-Z a-z 0-9 . _ -)", name);
     snprintf(k->name, sizeof(k->name), "%s", name);
-    rv = p11_data_get(t, CLI_STATE_APP, name, &val, &len);
+    rv = ks_state_get(t, name, &k->st);
     if (rv == P11_R_OBJECT_NOT_FOUND)
         return cli_fail(CMK_EXIT_FAIL, "no key named '%s' in token '%s' (see cmk key list)", name,
                         p11_token_label(t));
     if (rv != CKR_OK)
-        return cli_fail(CMK_EXIT_FAIL, "key '%s': %s", name, p11_err_detail());
-    if (!cli_key_state_parse(val, len, &k->st, &why)) {
-        free(val);
-        return cli_fail(CMK_EXIT_FAIL, "key '%s': its state object in the token is not valid: %s",
-                        name, why);
-    }
-    free(val);
+        return cli_fail(CMK_EXIT_FAIL, "%s", p11_err_detail());
     rv = p11_versions_get(t, name, &k->v, &k->nv);
     if (rv != CKR_OK)
         return cli_fail(CMK_EXIT_FAIL, "key '%s': %s", name, p11_err_detail());
@@ -60,13 +51,13 @@ void cli_key_free(cli_key *k)
 
 int cli_key_state_put(cmk_cli *cli, cli_key *k)
 {
-    char buf[CLI_STATE_LINE_MAX * 2];
+    char buf[KS_LINE_MAX * 2];
     struct timespec ts;
     size_t len;
 
     clock_gettime(CLOCK_REALTIME, &ts);
     k->st.updated = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    len = cli_key_state_format(&k->st, buf, sizeof(buf));
+    len = ks_state_format(&k->st, buf, sizeof(buf));
     p11_token *t = cli_token(cli);
     CK_RV rv;
 
@@ -74,7 +65,7 @@ int cli_key_state_put(cmk_cli *cli, cli_key *k)
         return CMK_EXIT_CONFIG;
     if (len == 0)
         return cli_fail(CMK_EXIT_FAIL, "key '%s': its state does not fit its object", k->name);
-    rv = p11_data_put(t, CLI_STATE_APP, k->name, (const uint8_t *)buf, len, 0);
+    rv = p11_data_put(t, KS_APP, k->name, (const uint8_t *)buf, len, 0);
     if (rv != CKR_OK)
         return cli_fail(CMK_EXIT_FAIL, "key '%s': %s", k->name, p11_err_detail());
     return CMK_EXIT_OK;

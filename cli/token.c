@@ -87,32 +87,14 @@ int cli_name_ok(const char *name)
  * enabled, it permits wrap, and now is inside its not-before/expiry window. */
 static int key_current_check(cmk_cli *cli, const cli_key *k, const char *hex)
 {
-    long long now = (long long)time(NULL);
-    char t[40];
+    char why[200];
 
-    if (k->st.deleted_at != 0) {
-        cli_time_format(k->st.deleted_at, t, sizeof(t));
-        return cli_key_refuse(cli, k->name, hex, "wrap",
-                              "key '%s' is deleted (since %s): recover it to use it", k->name, t);
-    }
-    if (!cli_version_enabled(&k->v[k->nv - 1]))
+    if (k->st.deleted_at == 0 && !cli_version_enabled(&k->v[k->nv - 1]))
         return cli_key_refuse(cli, k->name, hex, "wrap",
                               "key '%s' is disabled (current version %s): enable it to use it",
                               k->name, hex);
-    if (!(k->st.ops & CLI_OP_WRAP))
-        return cli_key_refuse(cli, k->name, hex, "wrap", "key '%s' is not permitted to wrap",
-                              k->name);
-    if (k->st.not_before != 0 && now < k->st.not_before) {
-        cli_time_format(k->st.not_before, t, sizeof(t));
-        return cli_key_refuse(cli, k->name, hex, "wrap", "key '%s' is not valid before %s", k->name,
-                              t);
-    }
-    if (k->st.expires != 0 && now >= k->st.expires) {
-        cli_time_format(k->st.expires, t, sizeof(t));
-        return cli_key_refuse(cli, k->name, hex, "wrap",
-                              "key '%s' expired on %s: it still decrypts, but wraps nothing new",
-                              k->name, t);
-    }
+    if (!ks_state_wrap_ok(&k->st, (long long)time(NULL), why, sizeof(why)))
+        return cli_key_refuse(cli, k->name, hex, "wrap", "key '%s' %s", k->name, why);
     return CMK_EXIT_OK;
 }
 

@@ -1,5 +1,5 @@
 /*
- * key_state.c - the state object's encoding (key.h): "name=value" lines read through a bounded
+ * keystate.c - the state object's encoding (keystate.h): "name=value" lines read through a bounded
  * reader (each line and value has a cap; nothing is read past len), the --ops names, times.
  */
 #include <errno.h>
@@ -7,19 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "key.h"
+#include "keystate.h"
+#include "../pkcs11/p11_data.h"
+#include "../pkcs11/p11_key.h"
 
 static const struct {
     const char *name;
     unsigned bit;
 } op_names[] = {
-    {"wrap", CLI_OP_WRAP},
-    {"unwrap", CLI_OP_UNWRAP},
-    {"sign", CLI_OP_SIGN},
-    {"verify", CLI_OP_VERIFY},
+    {"wrap", KS_OP_WRAP},
+    {"unwrap", KS_OP_UNWRAP},
+    {"sign", KS_OP_SIGN},
+    {"verify", KS_OP_VERIFY},
 };
 
-unsigned cli_ops_parse(const char *s)
+unsigned ks_ops_parse(const char *s)
 {
     unsigned ops = 0;
     const char *p = s;
@@ -36,14 +38,14 @@ unsigned cli_ops_parse(const char *s)
         p += n + (p[n] == ',');
     }
     /* the token grants wrap with unwrap (CKA_WRAP/CKA_UNWRAP of one pair), sign with verify */
-    if (!(ops & (CLI_OP_WRAP | CLI_OP_UNWRAP)) != !((ops & CLI_OP_WRAP) && (ops & CLI_OP_UNWRAP)))
+    if (!(ops & (KS_OP_WRAP | KS_OP_UNWRAP)) != !((ops & KS_OP_WRAP) && (ops & KS_OP_UNWRAP)))
         return 0;
-    if (!(ops & (CLI_OP_SIGN | CLI_OP_VERIFY)) != !((ops & CLI_OP_SIGN) && (ops & CLI_OP_VERIFY)))
+    if (!(ops & (KS_OP_SIGN | KS_OP_VERIFY)) != !((ops & KS_OP_SIGN) && (ops & KS_OP_VERIFY)))
         return 0;
     return ops;
 }
 
-void cli_ops_format(unsigned ops, char *buf, size_t cap)
+void ks_ops_format(unsigned ops, char *buf, size_t cap)
 {
     size_t o = 0;
 
@@ -53,10 +55,10 @@ void cli_ops_format(unsigned ops, char *buf, size_t cap)
             o += (size_t)snprintf(buf + o, cap - o, "%s%s", o > 0 ? "," : "", op_names[i].name);
 }
 
-unsigned cli_ops_p11(unsigned ops)
+unsigned ks_ops_p11(unsigned ops)
 {
-    return ((ops & (CLI_OP_WRAP | CLI_OP_UNWRAP)) ? P11_OP_DECRYPT : 0) |
-           ((ops & (CLI_OP_SIGN | CLI_OP_VERIFY)) ? P11_OP_SIGN : 0);
+    return ((ops & (KS_OP_WRAP | KS_OP_UNWRAP)) ? P11_OP_DECRYPT : 0) |
+           ((ops & (KS_OP_SIGN | KS_OP_VERIFY)) ? P11_OP_SIGN : 0);
 }
 
 static int number_take(const char *v, long long max, long long *out)
@@ -71,12 +73,12 @@ static int number_take(const char *v, long long max, long long *out)
 }
 
 /* Applies one "name=value" line to s. */
-static int line_apply(cli_key_state *s, const char *name, const char *v, int *have_v)
+static int line_apply(ks_state *s, const char *name, const char *v, int *have_v)
 {
     long long n;
 
     if (strcmp(name, "v") == 0)
-        return (*have_v = number_take(v, CLI_STATE_VERSION, &n) && n == CLI_STATE_VERSION);
+        return (*have_v = number_take(v, KS_VERSION, &n) && n == KS_VERSION);
     if (strcmp(name, "kind") == 0) {
         if (strcmp(v, "RSA-HSM") != 0 && strcmp(v, "RSA") != 0)
             return 0;
@@ -84,9 +86,9 @@ static int line_apply(cli_key_state *s, const char *name, const char *v, int *ha
         return 1;
     }
     if (strcmp(name, "ops") == 0)
-        return (s->ops = cli_ops_parse(v)) != 0;
+        return (s->ops = ks_ops_parse(v)) != 0;
     if (strcmp(name, "recover-enable") == 0) {
-        if (strlen(v) > CLI_RECOVER_MAX_BYTES || strspn(v, "0123456789abcdef,") != strlen(v))
+        if (strlen(v) > KS_RECOVER_MAX_BYTES || strspn(v, "0123456789abcdef,") != strlen(v))
             return 0;
         snprintf(s->recover_enable, sizeof(s->recover_enable), "%s", v);
         return 1;
@@ -108,16 +110,16 @@ static int line_apply(cli_key_state *s, const char *name, const char *v, int *ha
     if (strcmp(name, "rotate-after-days") == 0)
         return (s->rotate_after_days = (unsigned)n) < 100000;
     if (strcmp(name, "retention-days") == 0)
-        return (s->retention_days = (unsigned)n) >= CLI_RETENTION_MIN_DAYS &&
-               n <= CLI_RETENTION_MAX_DAYS;
+        return (s->retention_days = (unsigned)n) >= KS_RETENTION_MIN_DAYS &&
+               n <= KS_RETENTION_MAX_DAYS;
     if (strcmp(name, "purge-protection") == 0)
         return n <= 1 && ((s->purge_protection = (int)n), 1);
     return 0;
 }
 
-int cli_key_state_parse(const uint8_t *buf, size_t len, cli_key_state *s, const char **why)
+int ks_state_parse(const uint8_t *buf, size_t len, ks_state *s, const char **why)
 {
-    char line[CLI_STATE_LINE_MAX + 1];
+    char line[KS_LINE_MAX + 1];
     size_t pos = 0;
     int have_v = 0;
 
@@ -128,7 +130,7 @@ int cli_key_state_parse(const uint8_t *buf, size_t len, cli_key_state *s, const 
         size_t n = (nl != NULL ? (size_t)(nl - buf) : len) - pos;
         char *eq;
 
-        if (n > CLI_STATE_LINE_MAX || memchr(buf + pos, '\0', n) != NULL) {
+        if (n > KS_LINE_MAX || memchr(buf + pos, '\0', n) != NULL) {
             *why = "a line is too long or holds a NUL";
             return 0;
         }
@@ -154,24 +156,24 @@ int cli_key_state_parse(const uint8_t *buf, size_t len, cli_key_state *s, const 
     return 1;
 }
 
-size_t cli_key_state_format(const cli_key_state *s, char *buf, size_t cap)
+size_t ks_state_format(const ks_state *s, char *buf, size_t cap)
 {
     char ops[64];
     int n;
 
-    cli_ops_format(s->ops, ops, sizeof(ops));
+    ks_ops_format(s->ops, ops, sizeof(ops));
     n = snprintf(buf, cap,
                  "v=%d\nupdated=%020lld\nkind=%s\nops=%s\nbits=%u\ncreated=%lld\nnot-before=%"
                  "lld\nexpires=%lld\n"
                  "rotate-after-days=%u\nretention-days=%u\npurge-protection=%d\n"
                  "deleted-at=%lld\nrecover-enable=%s\n",
-                 CLI_STATE_VERSION, s->updated, s->kind, ops, s->bits, s->created, s->not_before,
+                 KS_VERSION, s->updated, s->kind, ops, s->bits, s->created, s->not_before,
                  s->expires, s->rotate_after_days, s->retention_days, s->purge_protection,
                  s->deleted_at, s->recover_enable);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
-long long cli_time_parse(const char *s)
+long long ks_time_parse(const char *s)
 {
     struct tm tm = {0};
     const char *end;
@@ -186,7 +188,7 @@ long long cli_time_parse(const char *s)
         if (s[0] == '@')
             return *e == '\0' ? n : -1;
         if (strcmp(e, "d") == 0)
-            return (long long)time(NULL) + n * CLI_SECONDS_PER_DAY;
+            return (long long)time(NULL) + n * KS_SECONDS_PER_DAY;
         if (strcmp(e, "h") == 0)
             return (long long)time(NULL) + n * 3600;
         if (strcmp(e, "s") == 0)
@@ -202,7 +204,7 @@ long long cli_time_parse(const char *s)
     return (long long)timegm(&tm);
 }
 
-void cli_time_format(long long t, char *buf, size_t cap)
+void ks_time_format(long long t, char *buf, size_t cap)
 {
     time_t tt = (time_t)t;
     struct tm tm;
@@ -212,4 +214,46 @@ void cli_time_format(long long t, char *buf, size_t cap)
         return;
     }
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+CK_RV ks_state_get(p11_token *t, const char *name, ks_state *s)
+{
+    uint8_t *val = NULL;
+    size_t len = 0;
+    const char *why = NULL;
+    CK_RV rv = p11_data_get(t, KS_APP, name, &val, &len);
+
+    if (rv != CKR_OK)
+        return rv;
+    if (!ks_state_parse(val, len, s, &why))
+        rv = p11_err_set(P11_R_BAD_ARGUMENT, "key '%s': its state object is not valid: %s", name,
+                         why);
+    free(val);
+    return rv;
+}
+
+int ks_state_wrap_ok(const ks_state *s, long long now, char *why, size_t cap)
+{
+    char t[40];
+
+    if (s->deleted_at != 0) {
+        ks_time_format(s->deleted_at, t, sizeof(t));
+        snprintf(why, cap, "is deleted (since %s)", t);
+        return 0;
+    }
+    if (!(s->ops & KS_OP_WRAP)) {
+        snprintf(why, cap, "is not permitted to wrap");
+        return 0;
+    }
+    if (s->not_before != 0 && now < s->not_before) {
+        ks_time_format(s->not_before, t, sizeof(t));
+        snprintf(why, cap, "is not valid before %s", t);
+        return 0;
+    }
+    if (s->expires != 0 && now >= s->expires) {
+        ks_time_format(s->expires, t, sizeof(t));
+        snprintf(why, cap, "expired on %s: it still unwraps, but wraps nothing new", t);
+        return 0;
+    }
+    return 1;
 }
