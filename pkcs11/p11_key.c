@@ -240,8 +240,10 @@ static CK_RV key_find(p11_token *t, p11_session *s, void *arg)
         return p11_err_set(CKR_USER_NOT_LOGGED_IN, "finding '%s' on token '%s'", a->uri_s,
                            t->label);
     if (priv == CK_INVALID_HANDLE && pub == CK_INVALID_HANDLE)
-        return p11_err_set(P11_R_OBJECT_NOT_FOUND, "no RSA key matches '%s' on token '%s'%s",
-                           a->uri_s, t->label,
+        return p11_err_set(t->pin_spec == NULL && (t->flags & CKF_LOGIN_REQUIRED)
+                               ? P11_R_NO_PIN
+                               : P11_R_OBJECT_NOT_FOUND,
+                           "no RSA key matches '%s' on token '%s'%s", a->uri_s, t->label,
                            t->pin_spec == NULL ? " (not logged in: no PIN configured)" : "");
     rv = key_read(t, s->h, priv != CK_INVALID_HANDLE ? priv : pub, a->k);
     if (rv != CKR_OK)
@@ -265,6 +267,11 @@ CK_RV p11_key_find(p11_token *t, const char *uri, p11_key **out)
     rv = p11_uri_parse(uri, &a.uri);
     if (rv != CKR_OK)
         return rv;
+    if (!p11_token_matches(t, a.uri_s)) {
+        p11_kit_uri_free(a.uri);
+        return p11_err_set(P11_R_OBJECT_NOT_FOUND, "'%s' names another token than '%s'", a.uri_s,
+                           t->label);
+    }
     a.k = calloc(1, sizeof(*a.k));
     if (a.k == NULL) {
         p11_kit_uri_free(a.uri);

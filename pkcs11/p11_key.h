@@ -24,8 +24,9 @@ typedef struct p11_key p11_key;
 
 /* Finds exactly one RSA key matching uri's object attributes. A key with a private half is
  * preferred; a public-only key (type=public) is returned when that is all there is.
- * Fails with P11_R_OBJECT_NOT_FOUND or P11_R_OBJECT_AMBIGUOUS. The key holds a reference
- * to t. */
+ * Fails with P11_R_OBJECT_NOT_FOUND (also when the URI's token attributes name another token)
+ * or P11_R_OBJECT_AMBIGUOUS, or with P11_R_NO_PIN when nothing is visible because the token
+ * needs a login and has no PIN. The key holds a reference to t. */
 CK_RV p11_key_find(p11_token *t, const char *uri, p11_key **out);
 p11_key *p11_key_ref(p11_key *k);
 void p11_key_free(p11_key *k); /* drops a reference; NULL is a no-op */

@@ -131,8 +131,16 @@ CK_RV p11_module_get(const char *name_or_path, const char *init_args, p11_module
         if (strcmp(m->path, path) == 0)
             break;
     if (m != NULL) {
-        m->refs++;
-        rv = CKR_OK;
+        /* one C_Initialize per process: other init args cannot take effect */
+        if ((m->init_args == NULL) != (init_args == NULL) ||
+            (init_args != NULL && strcmp(m->init_args, init_args) != 0)) {
+            rv = p11_err_set(P11_R_BAD_ARGUMENT,
+                             "module '%s' is already initialized with other init args", path);
+            m = NULL;
+        } else {
+            m->refs++;
+            rv = CKR_OK;
+        }
     } else {
         rv = module_new(path, init_args, &m);
         if (rv == CKR_OK) {
@@ -181,10 +189,12 @@ void p11_module_put(p11_module *m)
  * and keep the parent's state: finalize them first. */
 static CK_RV module_reinitialize(p11_module *m)
 {
-    CK_RV rv = module_initialize(m);
+    CK_RV rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 
+    if (!(m->quirks & P11_QUIRK_FORK_FINALIZE))
+        rv = module_initialize(m);
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-        m->f->C_Finalize(NULL);
+        m->f->C_Finalize(NULL); /* the child's copy of the parent's state, not the parent's */
         rv = module_initialize(m);
     }
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)

@@ -23,7 +23,9 @@
 typedef struct p11_module p11_module;
 
 /* Loads and initializes the module, or takes a reference to the already loaded one.
- * init_args may be NULL. On success *out holds a reference the caller puts. */
+ * init_args may be NULL; asking for a loaded module with other init args fails with
+ * P11_R_BAD_ARGUMENT (it is initialized once per process). On success *out holds a reference
+ * the caller puts. */
 CK_RV p11_module_get(const char *name_or_path, const char *init_args, p11_module **out);
 void p11_module_put(p11_module *m);
 

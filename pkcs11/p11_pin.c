@@ -62,7 +62,8 @@ CK_RV p11_pin_resolve(const char *spec, int allow_literal, char **pin, size_t *l
     buf = malloc(P11_PIN_MAX_BYTES + 1);
     if (buf == NULL)
         return p11_err_set(P11_R_OUT_OF_MEMORY, "PIN buffer");
-    if (strncmp(spec, "file:", 5) == 0 || spec[0] == '/') {
+    /* a bare absolute path is a file only where a literal is not allowed (URI pin-source) */
+    if (strncmp(spec, "file:", 5) == 0 || (!allow_literal && spec[0] == '/')) {
         rv = pin_read_file(spec[0] == '/' ? spec : spec + 5, buf, len);
     } else if (strncmp(spec, "env:", 4) == 0) {
         const char *v = getenv(spec + 4);

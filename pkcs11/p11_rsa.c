@@ -62,13 +62,17 @@ static CK_RV mech_set(rsa_mech *rm, const p11_key *k, const p11_rsa_params *p)
     return CKR_OK;
 }
 
+static int rv_param_refused(CK_RV rv)
+{
+    return rv == CKR_ARGUMENTS_BAD || rv == CKR_MECHANISM_PARAM_INVALID ||
+           rv == CKR_MECHANISM_INVALID;
+}
+
 /* The token refuses these OAEP parameters at Init (SoftHSM 2.6.1: CKR_ARGUMENTS_BAD for
  * anything but SHA-1): name the hash rather than leave the caller with a bare CKR. */
 static CK_RV init_failed(p11_key *k, const p11_rsa_params *p, const char *fn, CK_RV rv)
 {
-    if (p != NULL && p->padding == P11_RSA_OAEP &&
-        (rv == CKR_ARGUMENTS_BAD || rv == CKR_MECHANISM_PARAM_INVALID ||
-         rv == CKR_MECHANISM_INVALID)) {
+    if (p != NULL && p->padding == P11_RSA_OAEP && rv_param_refused(rv)) {
         return p11_err_set(
             P11_R_OAEP_HASH, "token '%s' cannot do RSA-OAEP with %s%s%s (%s: %s)", k->t->label,
             p11_hash_name(p->oaep_hash), p->mgf1_hash != p->oaep_hash ? " and MGF1 with " : "",
@@ -166,8 +170,9 @@ CK_RV p11_rsa_decrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, si
                       uint8_t *out, size_t *out_len)
 {
     if (!k->has_priv)
-        return p11_err_set(P11_R_OBJECT_NOT_FOUND, "key '%s' on token '%s' has no private half",
-                           p11_key_label(k), k->t->label);
+        return p11_err_set(k->t->pin_spec == NULL ? P11_R_NO_PIN : P11_R_OBJECT_NOT_FOUND,
+                           "key '%s' on token '%s' has no private half", p11_key_label(k),
+                           k->t->label);
     if (out == NULL || out_len == NULL || *out_len < k->n_len)
         return p11_err_set(P11_R_BAD_ARGUMENT, "RSA decrypt: output smaller than the modulus");
     return rsa_run(k, p, 1, in, in_len, out, out_len);
@@ -186,8 +191,10 @@ CK_RV p11_rsa_encrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, si
 
 /* Does the token really do OAEP with hash h? A round trip through its public object when it
  * keeps one; otherwise whether it accepts C_DecryptInit (the operation is then ended by a
- * C_Decrypt of an all-zero block, which fails its padding check: section 5.9). */
-static CK_RV oaep_try(p11_key *k, p11_session *s, p11_hash h, uint8_t *buf, uint8_t *out, int *ok)
+ * C_Decrypt of an all-zero block, which fails its padding check: section 5.9).
+ * *verdict: 1 yes, 0 no, -1 this key cannot tell (e.g. CKA_DECRYPT false). */
+static CK_RV oaep_try(p11_key *k, p11_session *s, p11_hash h, uint8_t *buf, uint8_t *out,
+                      int *verdict)
 {
     static const uint8_t probe[16] = "cmk-oaep-probe!";
     p11_rsa_params p = {P11_RSA_OAEP, h, h, NULL, 0};
@@ -195,35 +202,40 @@ static CK_RV oaep_try(p11_key *k, p11_session *s, p11_hash h, uint8_t *buf, uint
     CK_OBJECT_HANDLE priv, pub;
     CK_ULONG len = k->n_len;
     rsa_mech rm;
-    int stage;
+    int stage = 0;
     CK_RV rv = p11_key_handles(k, s, &priv, &pub);
 
-    *ok = 0;
+    *verdict = -1;
     mech_set(&rm, k, &p);
     if (rv != CKR_OK)
-        return rv;
+        return p11_rv_session_gone(rv) ? rv : CKR_OK;
     if (k->has_pub) {
         rv = rsa_once(k, s, &rm, 0, probe, sizeof(probe), buf, &len, &stage);
         if (rv == CKR_OK) {
             CK_ULONG out_len = k->n_len;
 
             rv = rsa_once(k, s, &rm, 1, buf, len, out, &out_len, &stage);
-            *ok = rv == CKR_OK && out_len == sizeof(probe) && memcmp(out, probe, out_len) == 0;
+            if (rv == CKR_OK)
+                *verdict = out_len == sizeof(probe) && memcmp(out, probe, out_len) == 0;
         }
     } else {
+        stage = 1;
         rv = f->C_DecryptInit(s->h, &rm.m, priv);
         if (rv == CKR_OK) {
-            *ok = 1;
+            *verdict = 1;
             memset(buf, 0, k->n_len);
             f->C_Decrypt(s->h, buf, k->n_len, out, &len);
         }
     }
+    if (rv != CKR_OK && stage == 1 && rv_param_refused(rv))
+        *verdict = 0;
     return p11_rv_session_gone(rv) ? rv : CKR_OK;
 }
 
 struct oaep_arg {
     p11_key *k;
     unsigned mask;
+    int definite;
 };
 
 static CK_RV oaep_probe(p11_token *t, p11_session *s, void *arg)
@@ -234,14 +246,17 @@ static CK_RV oaep_probe(p11_token *t, p11_session *s, void *arg)
 
     (void)t;
     a->mask = 0;
+    a->definite = 1;
     if (buf == NULL)
         return p11_err_set(P11_R_OUT_OF_MEMORY, "OAEP probe");
     for (unsigned h = 0; h < HASH_COUNT && rv == CKR_OK; h++) {
-        int ok;
+        int verdict;
 
-        rv = oaep_try(a->k, s, (p11_hash)h, buf, buf + a->k->n_len, &ok);
-        if (ok)
+        rv = oaep_try(a->k, s, (p11_hash)h, buf, buf + a->k->n_len, &verdict);
+        if (verdict == 1)
             a->mask |= 1u << h;
+        if (verdict < 0)
+            a->definite = 0;
     }
     p11_wipe(buf, 2 * a->k->n_len);
     free(buf);
@@ -250,13 +265,15 @@ static CK_RV oaep_probe(p11_token *t, p11_session *s, void *arg)
 
 unsigned p11_rsa_oaep_hashes(p11_key *k)
 {
-    struct oaep_arg a = {k, 0};
+    struct oaep_arg a = {k, 0, 0};
     unsigned cached = atomic_load(&k->t->oaep_mask);
 
     if (cached != 0)
         return cached - 1;
     if (!k->has_priv || p11_token_run(k->t, oaep_probe, &a) != CKR_OK)
-        return 0; /* not cached: a later call may find out */
-    atomic_store(&k->t->oaep_mask, a.mask + 1);
+        return 0;
+    /* Cached for the token only when this key could answer for every hash. */
+    if (a.definite)
+        atomic_store(&k->t->oaep_mask, a.mask + 1);
     return a.mask;
 }

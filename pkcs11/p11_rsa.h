@@ -45,9 +45,10 @@ CK_RV p11_rsa_decrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, si
 CK_RV p11_rsa_encrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, size_t in_len,
                       uint8_t *out, size_t *out_len);
 
-/* Which OAEP hashes (MGF1 with the same hash) the token really does, found by trying once per
- * token with this key and then cached: a mask of 1u << P11_HASH_*. SoftHSM 2.6.1: SHA-1 only,
- * though its mechanism list names CKM_RSA_PKCS_OAEP. */
+/* Which OAEP hashes (MGF1 with the same hash) the token really does, found by trying with this
+ * key and then cached for the token: a mask of 1u << P11_HASH_*. A key that may not encrypt or
+ * decrypt cannot tell; then the answer (0) is not cached. SoftHSM 2.6.1: SHA-1 only, though its
+ * mechanism list names CKM_RSA_PKCS_OAEP. */
 unsigned p11_rsa_oaep_hashes(p11_key *k);
 
 const char *p11_hash_name(p11_hash h); /* "SHA-1", "SHA-256", ... */

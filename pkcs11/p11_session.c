@@ -162,14 +162,26 @@ CK_RV p11_token_run(p11_token *t, p11_session_fn fn, void *arg)
     }
 }
 
-unsigned long p11_token_session_limit(const p11_token *t)
+/* A pool counter read under the pool's lock (the pool itself is not changed). */
+static unsigned long pool_read(const p11_token *t, const unsigned long *field)
 {
+    pthread_mutex_t *lock = (pthread_mutex_t *)&t->lock;
     unsigned long n;
 
-    pthread_mutex_lock((pthread_mutex_t *)&t->lock);
-    n = t->max;
-    pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
+    pthread_mutex_lock(lock);
+    n = *field;
+    pthread_mutex_unlock(lock);
     return n;
+}
+
+unsigned long p11_token_session_count(const p11_token *t)
+{
+    return pool_read(t, &t->nopen);
+}
+
+unsigned long p11_token_session_limit(const p11_token *t)
+{
+    return pool_read(t, &t->max);
 }
 
 unsigned long p11_token_session_limit_set(p11_token *t, unsigned long max)

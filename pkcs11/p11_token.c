@@ -205,7 +205,7 @@ CK_RV p11_token_login(p11_token *t, CK_SESSION_HANDLE h, unsigned long epoch)
     if (t->logged_in_epoch == epoch || t->pin_spec == NULL)
         goto end;
     flags = token_flags(t);
-    if (!(flags & CKF_LOGIN_REQUIRED) && !(t->test_flags & CKF_LOGIN_REQUIRED))
+    if (!(flags & CKF_LOGIN_REQUIRED))
         goto end;
     if (flags & CKF_PROTECTED_AUTHENTICATION_PATH) {
         pin = NULL; /* the reader's keypad asks (section 5.6) */
@@ -262,14 +262,4 @@ CK_RV p11_token_refind(p11_token *t)
     if (rv == CKR_OK)
         t->slot = slot; /* caller holds t->lock */
     return rv;
-}
-
-unsigned long p11_token_session_count(const p11_token *t)
-{
-    unsigned long n;
-
-    pthread_mutex_lock((pthread_mutex_t *)&t->lock);
-    n = t->nopen;
-    pthread_mutex_unlock((pthread_mutex_t *)&t->lock);
-    return n;
 }

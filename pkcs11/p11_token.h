@@ -23,6 +23,8 @@
 
 typedef struct p11_token p11_token;
 
+/* The token holds a reference to m. Fails with P11_R_BAD_URI or P11_R_TOKEN_NOT_FOUND; the
+ * login happens later, with the first session. */
 CK_RV p11_token_open(p11_module *m, const char *uri, const char *pin_spec, p11_token **out);
 /* Takes another reference (keys hold one). */
 p11_token *p11_token_ref(p11_token *t);

@@ -69,6 +69,17 @@ static const OSSL_ALGORITHM *cmk_query_operation(void *provctx, int operation_id
     switch (operation_id) {
     case OSSL_OP_CIPHER:
         return cmk_cipher_algorithms(prov);
+    case OSSL_OP_STORE:
+        return cmk_store_algorithms(prov);
+    case OSSL_OP_KEYMGMT:
+        /* Offered, uncached, only to this provider's own store loads: OpenSSL 3.0 gives a
+         * fetch of "RSA" without properties to the provider listed first in openssl.cnf. */
+        *no_cache = 1;
+        return cmk_store_in_load() ? cmk_keymgmt_algorithms(prov) : NULL;
+    case OSSL_OP_ASYM_CIPHER:
+        return cmk_asym_cipher_algorithms(prov);
+    case OSSL_OP_KEM:
+        return cmk_kem_algorithms(prov);
     default:
         return NULL;
     }

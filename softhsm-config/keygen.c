@@ -71,6 +71,8 @@ static int opts_parse(struct opts *o, int argc, char **argv)
         o->ops = P11_OP_DECRYPT | P11_OP_SIGN;
     else
         return 0;
+    if (o->id_hex != NULL && strlen(o->id_hex) % 2 != 0)
+        return 0;
     for (size_t i = 0; o->id_hex != NULL && o->id_hex[2 * i] != '\0'; i++) {
         unsigned v;
 

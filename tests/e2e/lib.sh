@@ -36,3 +36,13 @@ refuse() {
         fail "$_name" "refused, but the message lacks /$_pat/: $(tail -n 3 "$WORK/out")"
     fi
 }
+
+# keygen LABEL [cmk-keygen options...]: makes an RSA key pair in the test token with
+# build/cmk-keygen (sensitive, non-extractable); says why when it cannot.
+keygen() {
+    _label=$1
+    shift
+    "$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --token "$CMK_TEST_TOKEN" \
+        --pin-source "file:$CMK_TEST_PIN_FILE" --label "$_label" "$@" >"$WORK/keygen.log" 2>&1 ||
+        { cat "$WORK/keygen.log" >&2; return 1; }
+}

@@ -79,6 +79,9 @@ static void test_key_missing_is_object_not_found(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(p11_err_detail(), "pkcs11:object=no-such-key"));
     rv = p11_key_find(tu_token, "pkcs11:object=x;type=cert", &k);
     CU_ASSERT_EQUAL(rv, P11_R_OBJECT_NOT_FOUND);
+    rv = p11_key_find(tu_token, "pkcs11:token=another;object=x", &k);
+    CU_ASSERT_EQUAL(rv, P11_R_OBJECT_NOT_FOUND);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p11_err_detail(), "names another token than 'cmk-test'"));
 }
 
 static void test_key_two_matches_are_ambiguous(void)

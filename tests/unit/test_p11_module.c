@@ -49,6 +49,16 @@ static void test_module_unknown_name_fails_clearly(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(p11_err_detail(), "'no-such-module-name'"));
 }
 
+static void test_module_other_init_args_refused(void)
+{
+    p11_module *m = NULL;
+    CK_RV rv = p11_module_get(testlib_env("CMK_TEST_MODULE"), "configDir=/nowhere", &m);
+
+    CU_ASSERT_EQUAL(rv, P11_R_BAD_ARGUMENT);
+    CU_ASSERT_PTR_NULL(m);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p11_err_detail(), "other init args"));
+}
+
 static void test_module_softhsm_is_never_finalized(void)
 {
     p11_module *m = NULL;
@@ -86,6 +96,7 @@ int main(void)
                 test_module_is_shared_by_path_and_registered_name);
     CU_add_test(s, "module_missing_path_fails_clearly", test_module_missing_path_fails_clearly);
     CU_add_test(s, "module_unknown_name_fails_clearly", test_module_unknown_name_fails_clearly);
+    CU_add_test(s, "module_other_init_args_refused", test_module_other_init_args_refused);
     CU_add_test(s, "module_softhsm_is_never_finalized", test_module_softhsm_is_never_finalized);
     CU_add_test(s, "module_last_put_leaves_softhsm_usable",
                 test_module_last_put_leaves_softhsm_usable);

@@ -256,6 +256,37 @@ static void test_rsa_stale_handle_is_found_again(void)
     CU_ASSERT_NOT_EQUAL(atomic_load(&key->priv_h), 0x7ffffff0UL);
 }
 
+/* A key whose CKA_DECRYPT is false (a sign key, or a CMK disabled in the token) is refused by
+ * the token, and the detail says so. */
+static void test_rsa_decrypt_refused_without_cka_decrypt(void)
+{
+    const char *label = tu_label("signonly");
+    uint8_t ct[256] = {0}, pt[256];
+    size_t pt_len = sizeof(pt);
+    char uri[128];
+    p11_key *k = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(p11_key_generate(tu_token, label, NULL, 0, 2048, P11_OP_SIGN), CKR_OK);
+    snprintf(uri, sizeof(uri), "pkcs11:object=%s", label);
+    CU_ASSERT_EQUAL_FATAL(p11_key_find(tu_token, uri, &k), CKR_OK);
+    CU_ASSERT_EQUAL(p11_rsa_decrypt(k, &pkcs1, ct, sizeof(ct), pt, &pt_len),
+                    CKR_KEY_FUNCTION_NOT_PERMITTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p11_err_detail(), "C_DecryptInit with key '"));
+    /* a key that may not decrypt cannot tell which hashes the token does: not cached */
+    {
+        p11_token *t = NULL;
+        p11_key *k2 = NULL;
+
+        CU_ASSERT_EQUAL_FATAL(p11_token_open(tu_module, tu_uri, tu_pin_spec, &t), CKR_OK);
+        CU_ASSERT_EQUAL_FATAL(p11_key_find(t, uri, &k2), CKR_OK);
+        CU_ASSERT_EQUAL(p11_rsa_oaep_hashes(k2), 0);
+        CU_ASSERT_EQUAL(atomic_load(&t->oaep_mask), 0);
+        p11_key_free(k2);
+        p11_token_free(t);
+    }
+    p11_key_free(k);
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -277,5 +308,7 @@ int main(void)
     CU_add_test(s, "rsa_small_output_is_bad_argument", test_rsa_small_output_is_bad_argument);
     CU_add_test(s, "rsa_without_public_object", test_rsa_without_public_object);
     CU_add_test(s, "rsa_stale_handle_is_found_again", test_rsa_stale_handle_is_found_again);
+    CU_add_test(s, "rsa_decrypt_refused_without_cka_decrypt",
+                test_rsa_decrypt_refused_without_cka_decrypt);
     return testlib_run();
 }

@@ -210,6 +210,29 @@ static void test_session_logged_out_behind_our_back_logs_in_again(void)
     p11_token_free(t);
 }
 
+/* SoftHSM cannot pull a token out; the pool is told the token went away, as a token's
+ * CKR_DEVICE_REMOVED would, and must find it again (by label and serial) and carry on. */
+static void test_session_token_gone_is_found_again(void)
+{
+    p11_token *t = NULL;
+    p11_key *k = own_key(&t);
+    CK_SLOT_ID slot = t->slot;
+    unsigned long epoch;
+    p11_session s;
+
+    CU_ASSERT_EQUAL(decrypt_once(k), CKR_OK);
+    CU_ASSERT_EQUAL_FATAL(p11_session_get(t, &s), CKR_OK);
+    epoch = t->epoch;
+    p11_session_drop(t, s, CKR_DEVICE_REMOVED);
+    CU_ASSERT_EQUAL(t->epoch, epoch + 1);
+    CU_ASSERT_EQUAL(t->slot, slot);
+    CU_ASSERT_EQUAL(p11_token_session_count(t), 0);
+    CU_ASSERT_EQUAL(decrypt_once(k), CKR_OK);
+    CU_ASSERT_EQUAL(p11_token_session_count(t), 1);
+    p11_key_free(k);
+    p11_token_free(t);
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -227,5 +250,6 @@ int main(void)
                 test_session_closed_behind_our_back_is_reopened);
     CU_add_test(s, "session_logged_out_behind_our_back_logs_in_again",
                 test_session_logged_out_behind_our_back_logs_in_again);
+    CU_add_test(s, "session_token_gone_is_found_again", test_session_token_gone_is_found_again);
     return testlib_run();
 }

@@ -174,10 +174,14 @@ static void test_token_without_pin_sees_no_private_key(void)
     CU_ASSERT_FATAL(pid >= 0);
     if (pid == 0) {
         p11_token *t = NULL;
-        p11_key *k = NULL;
+        p11_key *k = NULL, *k2 = NULL;
+        uint8_t buf[256] = {0};
+        size_t len = sizeof(buf);
         int ok = p11_token_open(tu_module, tu_uri, NULL, &t) == CKR_OK &&
                  p11_key_find(t, uri, &k) == CKR_OK && !p11_key_has_private(k) &&
-                 p11_key_has_public_object(k);
+                 p11_key_has_public_object(k) &&
+                 p11_rsa_decrypt(k, NULL, buf, sizeof(buf), buf, &len) == P11_R_NO_PIN &&
+                 p11_key_find(t, "pkcs11:object=no-such-key", &k2) == P11_R_NO_PIN;
 
         if (!ok)
             printf("child: %s\n", p11_err_detail());
@@ -191,7 +195,7 @@ static void test_token_without_pin_sees_no_private_key(void)
 static void test_token_init_makes_a_usable_token(void)
 {
     char so[] = "/tmp/cmk-test-so-XXXXXX", user[] = "/tmp/cmk-test-user-XXXXXX";
-    char so_spec[64], user_spec[64], uri[96];
+    char so_spec[64], user_spec[64], uri[96], cmd[160];
     const char *label = tu_label("tok");
     int fs = mkstemp(so), fu = mkstemp(user);
 
@@ -208,6 +212,10 @@ static void test_token_init_makes_a_usable_token(void)
     CU_ASSERT_EQUAL(login_with(uri, "user-secret-2", NULL), CKR_PIN_INCORRECT);
     unlink(so);
     unlink(user);
+    /* leave the test token the first one again, for the tests that follow */
+    snprintf(cmd, sizeof(cmd), "softhsm2-util --delete-token --token '%s' >/dev/null 2>&1", label);
+    if (system(cmd) != 0)
+        printf("  (could not delete token '%s')\n", label);
 }
 
 int main(void)

@@ -1,0 +1,206 @@
+/*
+ * test_asymcipher_rsa_nss.c - the provider against a second token, NSS softokn, which keeps no
+ * public key objects (the public half is read off the private key, encryption is done in
+ * memory) and does OAEP with SHA-256 and labels in the token. openssl.cnf passes
+ * pkcs11-module-init-args (configdir=) to C_Initialize. Skips where NSS is absent.
+ *
+ * The key is made by a child process through the PKCS#11 layer (so this process holds only
+ * the provider's copy of the layer); the provider is loaded into a library context of its own
+ * from a generated openssl.cnf.
+ */
+#include <sys/wait.h>
+#include <openssl/core_names.h>
+#include <openssl/rsa.h>
+#include "test_prov_util.h"
+#include "../../pkcs11/p11_key.h"
+
+#define NSS_MODULE "/usr/lib/x86_64-linux-gnu/libsoftokn3.so"
+#define NSS_KEY    "pkcs11:token=NSS%20Certificate%20DB;object=cmk-nss"
+
+static char dir[64], args[256];
+static const char *why_not;
+static OSSL_LIB_CTX *libctx;
+static EVP_PKEY *key;
+static const unsigned char dk[32] = "0123456789abcdef0123456789abcdef";
+
+/* In a child: the key pair, made in the NSS database through the PKCS#11 layer. */
+static int nss_keygen(const char *pin_spec)
+{
+    p11_module *m = NULL;
+    p11_token *t = NULL;
+    int status = 1;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        CK_RV rv = p11_module_get(NSS_MODULE, args, &m);
+
+        if (rv == CKR_OK)
+            rv = p11_token_open(m, "pkcs11:token=NSS%20Certificate%20DB", pin_spec, &t);
+        if (rv == CKR_OK)
+            rv = p11_key_generate(t, "cmk-nss", (const uint8_t *)"\x01", 1, 2048, P11_OP_DECRYPT);
+        if (rv != CKR_OK)
+            printf("NSS keygen: %s\n", p11_err_detail());
+        fflush(stdout);
+        _exit(rv == CKR_OK ? 0 : 1);
+    }
+    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+           WEXITSTATUS(status) == 0;
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    int ok = f != NULL && fputs(text, f) >= 0;
+
+    return f != NULL && fclose(f) == 0 && ok;
+}
+
+static int suite_setup(void)
+{
+    const char *build = testlib_env("CMK_BUILD");
+    char path[128], pin_spec[160], cnf[1024], cmd[320];
+    OSSL_STORE_CTX *s;
+    OSSL_STORE_INFO *info;
+
+    if (access(NSS_MODULE, R_OK) != 0 || system("command -v certutil >/dev/null") != 0) {
+        why_not = "NSS softokn or certutil is not installed";
+        return 0;
+    }
+    if (build == NULL)
+        return 1;
+    snprintf(dir, sizeof(dir), "/tmp/cmk-test-nss-XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return 1;
+    snprintf(path, sizeof(path), "%s/pin", dir);
+    snprintf(pin_spec, sizeof(pin_spec), "file:%s", path);
+    snprintf(cmd, sizeof(cmd), "certutil -N -d sql:%s -f %s >/dev/null 2>&1", dir, path);
+    snprintf(args, sizeof(args), "configdir='sql:%s' certPrefix='' keyPrefix='' secmod='secmod.db'",
+             dir);
+    if (!write_file(path, "nss-test-pin-1\n") || system(cmd) != 0 || !nss_keygen(pin_spec)) {
+        why_not = "could not make an NSS database with a key";
+        return 0;
+    }
+    /* openssl.cnf strips quotes: the init args go in double quotes to keep their own. */
+    snprintf(cnf, sizeof(cnf),
+             "openssl_conf = init\n[init]\nproviders = provs\n[provs]\ncmk = cmk_sect\n"
+             "default = default_sect\n[default_sect]\nactivate = 1\n[cmk_sect]\n"
+             "module = %s/cmk.so\npkcs11-module-path = %s\npkcs11-module-token-pin = %s\n"
+             "pkcs11-module-init-args = \"%s\"\nactivate = 1\n",
+             build, NSS_MODULE, pin_spec, args);
+    snprintf(path, sizeof(path), "%s/openssl.cnf", dir);
+    if (!write_file(path, cnf) || (libctx = OSSL_LIB_CTX_new()) == NULL ||
+        !OSSL_LIB_CTX_load_config(libctx, path))
+        return 1;
+    s = OSSL_STORE_open_ex(NSS_KEY, libctx, NULL, NULL, NULL, NULL, NULL, NULL);
+    while (s != NULL && key == NULL && !OSSL_STORE_eof(s) && (info = OSSL_STORE_load(s)) != NULL) {
+        key = OSSL_STORE_INFO_get1_PKEY(info);
+        OSSL_STORE_INFO_free(info);
+    }
+    OSSL_STORE_close(s);
+    if (key == NULL)
+        ERR_print_errors_fp(stdout);
+    return key == NULL;
+}
+
+static int suite_teardown(void)
+{
+    char cmd[96];
+
+    EVP_PKEY_free(key);
+    OSSL_LIB_CTX_free(libctx);
+    if (dir[0] != '\0') {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            printf("could not remove %s\n", dir);
+    }
+    return 0;
+}
+
+/* Wraps through the provider and unwraps in the token with OAEP digest md and label. */
+static void round_trip(const char *md, const char *label_hex)
+{
+    EVP_PKEY_CTX *e = EVP_PKEY_CTX_new_from_pkey(libctx, key, NULL);
+    EVP_PKEY_CTX *d = EVP_PKEY_CTX_new_from_pkey(libctx, key, NULL);
+    unsigned char w[256], back[256];
+    size_t wlen = sizeof(w), blen = sizeof(back);
+
+    CU_ASSERT_FATAL(e != NULL && d != NULL);
+    CU_ASSERT_FATAL(EVP_PKEY_encrypt_init(e) > 0 && EVP_PKEY_decrypt_init(d) > 0);
+    for (EVP_PKEY_CTX **c = (EVP_PKEY_CTX *[]){e, d, NULL}; *c != NULL; c++) {
+        CU_ASSERT(EVP_PKEY_CTX_ctrl_str(*c, "rsa_padding_mode", "oaep") > 0);
+        CU_ASSERT(EVP_PKEY_CTX_ctrl_str(*c, "rsa_oaep_md", md) > 0);
+        if (label_hex != NULL)
+            CU_ASSERT(EVP_PKEY_CTX_ctrl_str(*c, "rsa_oaep_label", label_hex) > 0);
+    }
+    CU_ASSERT(EVP_PKEY_encrypt(e, w, &wlen, dk, sizeof(dk)) > 0);
+    CU_ASSERT(EVP_PKEY_decrypt(d, back, &blen, w, wlen) > 0);
+    TEST_ASSERT_BYTES(dk, sizeof(dk), back, blen);
+    ERR_print_errors_fp(stdout);
+    EVP_PKEY_CTX_free(e);
+    EVP_PKEY_CTX_free(d);
+}
+
+#define NEED_NSS()                                                                                 \
+    do {                                                                                           \
+        if (why_not != NULL) {                                                                     \
+            TEST_SKIP(why_not);                                                                    \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static void test_nss_public_half_read_off_the_private_key(void)
+{
+    NEED_NSS();
+    CU_ASSERT_TRUE(EVP_PKEY_is_a(key, "RSA"));
+    CU_ASSERT_EQUAL(EVP_PKEY_get_bits(key), 2048);
+}
+
+static void test_nss_oaep_sha1_round_trip(void)
+{
+    NEED_NSS();
+    round_trip("sha1", NULL);
+}
+
+static void test_nss_oaep_sha256_with_label_in_the_token(void)
+{
+    NEED_NSS();
+    round_trip("sha256", "6c6162656c");
+}
+
+static void test_nss_kem_sha256(void)
+{
+    unsigned char w[256], secret[32], back[32];
+    size_t wlen = sizeof(w), slen = sizeof(secret), blen = sizeof(back);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_string(OSSL_KEM_PARAM_OPERATION, "OAEP", 0),
+        OSSL_PARAM_utf8_string("digest", "SHA256", 0),
+        OSSL_PARAM_END,
+    };
+    EVP_PKEY_CTX *c;
+
+    NEED_NSS();
+    c = EVP_PKEY_CTX_new_from_pkey(libctx, key, NULL);
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT(EVP_PKEY_encapsulate_init(c, params) > 0 &&
+              EVP_PKEY_encapsulate(c, w, &wlen, secret, &slen) > 0);
+    CU_ASSERT(EVP_PKEY_decapsulate_init(c, params) > 0 &&
+              EVP_PKEY_decapsulate(c, back, &blen, w, wlen) > 0);
+    TEST_ASSERT_BYTES(secret, slen, back, blen);
+    EVP_PKEY_CTX_free(c);
+}
+
+int main(void)
+{
+    CU_pSuite s;
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    s = CU_add_suite("asymcipher_rsa_nss", suite_setup, suite_teardown);
+    CU_add_test(s, "nss_public_half_read_off_the_private_key",
+                test_nss_public_half_read_off_the_private_key);
+    CU_add_test(s, "nss_oaep_sha1_round_trip", test_nss_oaep_sha1_round_trip);
+    CU_add_test(s, "nss_oaep_sha256_with_label_in_the_token",
+                test_nss_oaep_sha256_with_label_in_the_token);
+    CU_add_test(s, "nss_kem_sha256", test_nss_kem_sha256);
+    return testlib_run();
+}

@@ -1,0 +1,147 @@
+/* test_p11_fork.c - after fork() a child re-initializes the module, drops the parent's
+ * sessions without closing them, logs in again, re-finds handles and decrypts; the parent
+ * carries on undisturbed. */
+#include <sys/wait.h>
+#include "test_p11_util.h"
+
+static p11_key *key;
+static uint8_t ct[256];
+static size_t ct_len = sizeof(ct);
+static const uint8_t msg[16] = "fork-safe data!";
+static const p11_rsa_params oaep = {P11_RSA_OAEP, P11_HASH_SHA1, P11_HASH_SHA1, NULL, 0};
+
+static int suite_setup(void)
+{
+    char uri[128];
+    const char *label;
+
+    if (tu_setup() != 0)
+        return 1;
+    label = tu_label("fork");
+    snprintf(uri, sizeof(uri), "pkcs11:object=%s", label);
+    return p11_key_generate(tu_token, label, NULL, 0, 2048, P11_OP_DECRYPT) != CKR_OK ||
+           p11_key_find(tu_token, uri, &key) != CKR_OK ||
+           p11_rsa_encrypt(key, &oaep, msg, sizeof(msg), ct, &ct_len) != CKR_OK;
+}
+
+static int suite_teardown(void)
+{
+    p11_key_free(key);
+    return tu_teardown();
+}
+
+static int decrypt_ok(void)
+{
+    uint8_t pt[256];
+    size_t pt_len = sizeof(pt);
+    CK_RV rv = p11_rsa_decrypt(key, &oaep, ct, ct_len, pt, &pt_len);
+
+    if (rv != CKR_OK)
+        printf("[%ld] decrypt: %s\n", (long)getpid(), p11_err_detail());
+    return rv == CKR_OK && pt_len == sizeof(msg) && memcmp(pt, msg, pt_len) == 0;
+}
+
+/* Runs child() in a forked child; returns its exit status (0 = all well). */
+static int in_child(int (*child)(void), int use_exit)
+{
+    int status = -1;
+    pid_t pid;
+
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        int rc = child();
+
+        fflush(stdout);
+        if (use_exit)
+            exit(rc); /* atexit handlers run: the module must not be finalized by them */
+        _exit(rc);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+static unsigned long parent_gen;
+
+static int child_decrypts(void)
+{
+    if (!decrypt_ok())
+        return 1;
+    if (p11_module_generation(tu_module) != parent_gen + 1)
+        return 2;
+    if (p11_token_session_count(tu_token) != 1) /* the parent's are not counted */
+        return 3;
+    return decrypt_ok() ? 0 : 4;
+}
+
+static void test_fork_child_decrypts(void)
+{
+    unsigned long logins = tu_token->login_calls;
+
+    CU_ASSERT_TRUE_FATAL(decrypt_ok()); /* the parent has a session and handles now */
+    parent_gen = p11_module_generation(tu_module);
+    CU_ASSERT_EQUAL(in_child(child_decrypts, 0), 0);
+    /* the parent is undisturbed: same generation, its sessions and login still good */
+    CU_ASSERT_EQUAL(p11_module_generation(tu_module), parent_gen);
+    CU_ASSERT_TRUE(decrypt_ok());
+    CU_ASSERT_EQUAL(tu_token->login_calls, logins);
+}
+
+static int grandchild(void)
+{
+    return decrypt_ok() ? 0 : 1;
+}
+
+static int child_forks_again(void)
+{
+    if (!decrypt_ok())
+        return 1;
+    return in_child(grandchild, 0) == 0 && decrypt_ok() ? 0 : 2;
+}
+
+static void test_fork_grandchild_decrypts(void)
+{
+    CU_ASSERT_EQUAL(in_child(child_forks_again, 0), 0);
+}
+
+static void test_fork_child_exits_normally(void)
+{
+    /* exit() runs OpenSSL's and libc's atexit handlers; SoftHSM must not be finalized then */
+    CU_ASSERT_EQUAL(in_child(grandchild, 1), 0);
+}
+
+static int child_generates_and_finds(void)
+{
+    p11_key *k = NULL;
+    const char *label = tu_label("child");
+    char uri[128];
+
+    snprintf(uri, sizeof(uri), "pkcs11:object=%s", label);
+    if (p11_key_generate(tu_token, label, NULL, 0, 2048, P11_OP_DECRYPT) != CKR_OK ||
+        p11_key_find(tu_token, uri, &k) != CKR_OK) {
+        printf("child: %s\n", p11_err_detail());
+        return 1;
+    }
+    p11_key_free(k);
+    return 0;
+}
+
+static void test_fork_child_makes_keys(void)
+{
+    CU_ASSERT_EQUAL(in_child(child_generates_and_finds, 0), 0);
+}
+
+int main(void)
+{
+    CU_pSuite s;
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    s = CU_add_suite("p11_fork", suite_setup, suite_teardown);
+    CU_add_test(s, "fork_child_decrypts", test_fork_child_decrypts);
+    CU_add_test(s, "fork_grandchild_decrypts", test_fork_grandchild_decrypts);
+    CU_add_test(s, "fork_child_exits_normally", test_fork_child_exits_normally);
+    CU_add_test(s, "fork_child_makes_keys", test_fork_child_makes_keys);
+    return testlib_run();
+}

@@ -1,0 +1,84 @@
+/*
+ * test_prov_util.h - what the provider's unit tests share: keys made in the test token with
+ * build/cmk-keygen (so the test process holds no second copy of the PKCS#11 layer) and
+ * loaded through OSSL_STORE with the openssl.cnf tests/run.sh exports (OPENSSL_CONF).
+ */
+#ifndef CMK_TEST_PROV_UTIL_H
+#define CMK_TEST_PROV_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/store.h>
+#include "testlib.h"
+
+/* Makes an RSA-2048 decrypt key labelled "<what>-<pid>" in the test token and writes its
+ * pkcs11: URI to uri. Returns 0 on success. */
+static inline int tp_keygen(const char *what, char *uri, size_t uri_len)
+{
+    const char *build = testlib_env("CMK_BUILD"), *mod = testlib_env("CMK_TEST_MODULE");
+    const char *tok = testlib_env("CMK_TEST_TOKEN"), *pin = testlib_env("CMK_TEST_PIN_FILE");
+    char cmd[4096];
+
+    if (build == NULL || mod == NULL || tok == NULL || pin == NULL)
+        return -1;
+    snprintf(uri, uri_len, "pkcs11:token=%s;object=%s-%ld", tok, what, (long)getpid());
+    snprintf(cmd, sizeof(cmd),
+             "'%s/cmk-keygen' --module '%s' --token '%s' --pin-source 'file:%s' "
+             "--label '%s-%ld' >/dev/null",
+             build, mod, tok, pin, what, (long)getpid());
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Loads the key uri names through OSSL_STORE, as a private key (expect OSSL_STORE_INFO_PKEY)
+ * or a public key (OSSL_STORE_INFO_PUBKEY). NULL (errors printed) on failure. */
+static inline EVP_PKEY *tp_key_load(const char *uri, int expect)
+{
+    OSSL_STORE_CTX *s = OSSL_STORE_open(uri, NULL, NULL, NULL, NULL);
+    OSSL_STORE_INFO *info;
+    EVP_PKEY *pkey = NULL;
+
+    if (s == NULL || !OSSL_STORE_expect(s, expect))
+        goto end;
+    while (pkey == NULL && !OSSL_STORE_eof(s) && (info = OSSL_STORE_load(s)) != NULL) {
+        if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
+            pkey = OSSL_STORE_INFO_get1_PKEY(info);
+        else if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PUBKEY)
+            pkey = OSSL_STORE_INFO_get1_PUBKEY(info);
+        OSSL_STORE_INFO_free(info);
+    }
+end:
+    if (pkey == NULL)
+        ERR_print_errors_fp(stdout);
+    OSSL_STORE_close(s);
+    return pkey;
+}
+
+/* Suite setup: a new key "<what>-<pid>" in the token, loaded as a private key and as a
+ * public-only key. Returns 0 on success, as CUnit wants. */
+static inline int tp_suite_keys(const char *what, EVP_PKEY **key, EVP_PKEY **pub)
+{
+    char uri[256];
+
+    if (tp_keygen(what, uri, sizeof(uri)) != 0) {
+        printf("no test token or cmk-keygen failed: run through make check\n");
+        return 1;
+    }
+    *key = tp_key_load(uri, OSSL_STORE_INFO_PKEY);
+    if (pub != NULL)
+        *pub = tp_key_load(uri, OSSL_STORE_INFO_PUBKEY);
+    return *key == NULL || (pub != NULL && *pub == NULL);
+}
+
+/* Is the test token SoftHSM (SHA-1-only OAEP, labels ignored)? */
+static inline int tp_softhsm(void)
+{
+    const char *mod = testlib_env("CMK_TEST_MODULE");
+
+    return mod != NULL && strstr(mod, "softhsm") != NULL;
+}
+
+#endif
