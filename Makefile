@@ -74,8 +74,8 @@ $(BUILD)/libcmkcli.a: $(filter-out %/main.o,$(CLI_OBJ))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/cmk.so: $(PROV_OBJ) $(BUILD)/libcmkp11.a $(BUILD)/libcmkstate.a
-	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $(PROV_OBJ) $(BUILD)/libcmkp11.a $(BUILD)/libcmkstate.a $(PROV_LIBS) $(LDLIBS)
+$(BUILD)/cmk.so: $(PROV_OBJ) $(BUILD)/libcmkstate.a $(BUILD)/libcmkp11.a
+	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $(PROV_OBJ) $(BUILD)/libcmkstate.a $(BUILD)/libcmkp11.a $(PROV_LIBS) $(LDLIBS)
 
 $(BUILD)/cmk: $(CLI_OBJ) $(BUILD)/libcmkenv.a $(BUILD)/libcmkstate.a $(BUILD)/libcmkp11.a
 	$(CC) $(LDFLAGS) -o $@ $^ -ljson-c $(LDLIBS)

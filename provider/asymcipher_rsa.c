@@ -13,6 +13,7 @@
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
+#include "key_state.h"
 #include "prov_algs.h"
 #include "rsa_key.h"
 
@@ -102,7 +103,12 @@ static int rsa_asym_init(CMK_RSA_ASYM_CTX *ctx, CMK_RSA_KEY *key, const OSSL_PAR
 
 static int rsa_asym_encrypt_init(void *vctx, void *provkey, const OSSL_PARAM params[])
 {
-    return rsa_asym_init(vctx, provkey, params);
+    CMK_RSA_ASYM_CTX *ctx = vctx;
+    CMK_RSA_KEY *key = provkey;
+
+    if (key != NULL && key->p11 != NULL && !cmk_key_state_wrap_check(ctx->prov, key->p11))
+        return 0;
+    return rsa_asym_init(ctx, key, params);
 }
 
 static int rsa_asym_decrypt_init(void *vctx, void *provkey, const OSSL_PARAM params[])
@@ -132,7 +138,10 @@ static int rsa_asym_encrypt(void *vctx, unsigned char *out, size_t *outlen, size
         return 0;
     }
     *outlen = outsize;
-    return cmk_rsa_key_encrypt(ctx->key, &ctx->p, out, outlen, in, inlen);
+    if (!cmk_rsa_key_encrypt(ctx->key, &ctx->p, out, outlen, in, inlen))
+        return 0;
+    cmk_audit(ctx->prov, ctx->key->p11, "wrap", "ok", NULL);
+    return 1;
 }
 
 /* The token writes up to the modulus size; a smaller caller buffer gets the plaintext through a
@@ -152,15 +161,16 @@ static int rsa_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen, size
     if (outsize >= ctx->key->bytes) {
         n = outsize;
         if ((rv = p11_rsa_decrypt(ctx->key->p11, &ctx->p, in, inlen, out, &n)) != CKR_OK) {
-            CMK_ERR_P11(ctx->prov, rv);
+            cmk_key_state_raise_p11(ctx->prov, ctx->key->p11, "unwrap", rv);
             return 0;
         }
         *outlen = n;
+        cmk_audit(ctx->prov, ctx->key->p11, "unwrap", "ok", NULL);
         return 1;
     }
     n = sizeof(buf);
     if ((rv = p11_rsa_decrypt(ctx->key->p11, &ctx->p, in, inlen, buf, &n)) != CKR_OK) {
-        CMK_ERR_P11(ctx->prov, rv);
+        cmk_key_state_raise_p11(ctx->prov, ctx->key->p11, "unwrap", rv);
         return 0;
     }
     if (n > outsize) {
@@ -171,6 +181,7 @@ static int rsa_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen, size
     memcpy(out, buf, n);
     OPENSSL_cleanse(buf, n);
     *outlen = n;
+    cmk_audit(ctx->prov, ctx->key->p11, "unwrap", "ok", NULL);
     return 1;
 }
 

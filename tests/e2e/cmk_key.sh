@@ -25,7 +25,7 @@ objects() {
 }
 # usage ID: the Usage line pkcs11-tool shows for the private key whose CKA_ID is ID.
 usage() {
-    p11 -O | awk -v id="$1" '/^[A-Z]/ { type = $1 } $1 == "ID:" { cur = $2 }
+    p11 -O | awk -v id="$1" '/^[A-Z]/ { type = $1; cur = "" } $1 == "ID:" { cur = $2 }
         $1 == "Usage:" && cur == id && type == "Private" { sub(/^ *Usage: */, ""); print }'
 }
 # field NAME JSONPATH: a value out of `cmk key show NAME --json` (versions[0].id, ...).
