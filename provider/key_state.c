@@ -53,8 +53,8 @@ static int version_disabled(p11_key *k, int *disabled)
     p11_key_attrs a;
     CK_RV rv = p11_key_attrs_get(k, &a);
 
-    *disabled = rv == CKR_OK && !(a.decrypt || a.unwrap || a.sign || a.encrypt || a.wrap ||
-                                  a.verify);
+    *disabled =
+        rv == CKR_OK && !(a.decrypt || a.unwrap || a.sign || a.encrypt || a.wrap || a.verify);
     return rv == CKR_OK;
 }
 
