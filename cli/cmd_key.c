@@ -272,41 +272,17 @@ int cli_key_rotate(cmk_cli *cli, cli_key *k, const char *import, int quiet)
     return CMK_EXIT_OK;
 }
 
-/* Rotates every key whose rotation policy has come due (for cron). */
-static int rotate_due(cmk_cli *cli)
+/* Rotates k when its rotation policy has come due (cli_keys_each, for cron). */
+static int rotate_if_due(cli_key *k, void *arg)
 {
-    p11_token *t = cli_token(cli);
-    char **names = NULL;
-    size_t n = 0;
-    long long now = (long long)time(NULL);
-    int rc = CMK_EXIT_OK;
-    CK_RV rv;
+    cmk_cli *cli = arg;
+    long long now = (long long)time(NULL), due = cli_key_rotation_due(k);
+    const char *status = cli_key_status(k, now);
 
-    if (t == NULL)
-        return CMK_EXIT_CONFIG;
-    if ((rv = p11_data_labels_get(t, KS_APP, &names, &n)) != CKR_OK)
-        return cli_fail(CMK_EXIT_FAIL, "listing keys: %s", p11_err_detail());
-    for (size_t i = 0; i < n; i++) {
-        cli_key k;
-        long long due;
-        int one;
-
-        if (cli_key_get(cli, names[i], &k) != CMK_EXIT_OK) {
-            rc = CMK_EXIT_FAIL;
-            continue;
-        }
-        due = cli_key_rotation_due(&k);
-        if (due != 0 && due <= now && strcmp(k.st.kind, "RSA-HSM") == 0 &&
-            strcmp(cli_key_status(&k, now), "deleted") != 0 &&
-            strcmp(cli_key_status(&k, now), "disabled") != 0) {
-            one = cli_key_rotate(cli, &k, NULL, 0);
-            if (rc == CMK_EXIT_OK)
-                rc = one;
-        }
-        cli_key_free(&k);
-    }
-    p11_labels_free(names, n);
-    return rc;
+    if (due == 0 || due > now || strcmp(k->st.kind, "RSA-HSM") != 0 ||
+        strcmp(status, "deleted") == 0 || strcmp(status, "disabled") == 0)
+        return CMK_EXIT_OK;
+    return cli_key_rotate(cli, k, NULL, 0);
 }
 
 static int cmd_key_rotate(cmk_cli *cli, int argc, char **argv)
@@ -332,7 +308,7 @@ static int cmd_key_rotate(cmk_cli *cli, int argc, char **argv)
                                             "cmk key rotate --due");
     }
     if (due && optind == argc && import == NULL)
-        return rotate_due(cli);
+        return cli_keys_each(cli, rotate_if_due, cli);
     if (due || optind + 1 != argc)
         return cli_fail(CMK_EXIT_USAGE, "usage: cmk key rotate NAME [--import FILE] | "
                                         "cmk key rotate --due");

@@ -214,33 +214,15 @@ static int purge_one(cmk_cli *cli, cli_key *k, int quiet)
     return CMK_EXIT_OK;
 }
 
-static int purge_due(cmk_cli *cli)
+/* Purges k when it is deleted and its retention has run out (cli_keys_each, for cron). */
+static int purge_if_due(cli_key *k, void *arg)
 {
-    p11_token *t = cli_token(cli);
-    char **names = NULL;
-    size_t n = 0;
     long long now = (long long)time(NULL);
-    int rc = CMK_EXIT_OK;
 
-    if (t == NULL)
-        return CMK_EXIT_CONFIG;
-    if (p11_data_labels_get(t, KS_APP, &names, &n) != CKR_OK)
-        return cli_fail(CMK_EXIT_FAIL, "listing keys: %s", p11_err_detail());
-    for (size_t i = 0; i < n; i++) {
-        cli_key k;
-
-        if (cli_key_get(cli, names[i], &k) != CMK_EXIT_OK) {
-            rc = CMK_EXIT_FAIL;
-            continue;
-        }
-        if (k.st.deleted_at != 0 &&
-            now >= k.st.deleted_at + (long long)k.st.retention_days * KS_SECONDS_PER_DAY &&
-            purge_one(cli, &k, 0) != CMK_EXIT_OK)
-            rc = CMK_EXIT_FAIL;
-        cli_key_free(&k);
-    }
-    p11_labels_free(names, n);
-    return rc;
+    if (k->st.deleted_at == 0 ||
+        now < k->st.deleted_at + (long long)k->st.retention_days * KS_SECONDS_PER_DAY)
+        return CMK_EXIT_OK;
+    return purge_one(arg, k, 0);
 }
 
 int cmd_key_purge(cmk_cli *cli, int argc, char **argv)
@@ -252,7 +234,7 @@ int cmd_key_purge(cmk_cli *cli, int argc, char **argv)
     if (rc != CMK_EXIT_OK)
         return rc;
     if (due)
-        return purge_due(cli);
+        return cli_keys_each(cli, purge_if_due, cli);
     if ((rc = cli_key_get(cli, name, &k)) != CMK_EXIT_OK)
         return rc;
     rc = purge_one(cli, &k, 0);

@@ -223,33 +223,6 @@ int cmd_key_public(cmk_cli *cli, int argc, char **argv)
     return rc;
 }
 
-/* Calls fn for every key (state object) in the token. */
-static int keys_each(cmk_cli *cli, int (*fn)(cli_key *k, void *arg), void *arg)
-{
-    p11_token *t = cli_token(cli);
-    char **names = NULL;
-    size_t n = 0;
-    int rc = CMK_EXIT_OK;
-
-    if (t == NULL)
-        return CMK_EXIT_CONFIG;
-    if (p11_data_labels_get(t, KS_APP, &names, &n) != CKR_OK)
-        return cli_fail(CMK_EXIT_FAIL, "listing keys: %s", p11_err_detail());
-    for (size_t i = 0; i < n; i++) {
-        cli_key k;
-
-        if (cli_key_get(cli, names[i], &k) != CMK_EXIT_OK) {
-            rc = CMK_EXIT_FAIL;
-            continue;
-        }
-        if (fn(&k, arg) != CMK_EXIT_OK)
-            rc = CMK_EXIT_FAIL;
-        cli_key_free(&k);
-    }
-    p11_labels_free(names, n);
-    return rc;
-}
-
 struct list_arg {
     int deleted, json;
     long long now;
@@ -302,7 +275,7 @@ int cmd_key_list(cmk_cli *cli, int argc, char **argv)
     else
         printf("%-24s %-13s %-7s %5s %3s  %s\n", "NAME", "STATUS", "KIND", "BITS", "VER",
                "CURRENT");
-    rc = keys_each(cli, list_one, &a);
+    rc = cli_keys_each(cli, list_one, &a);
     if (a.json) {
         o = json_object_new_object();
         json_object_object_add(o, "keys", a.arr);
@@ -377,7 +350,7 @@ int cmd_key_check(cmk_cli *cli, int argc, char **argv)
     a.horizon = a.now + (long long)days * KS_SECONDS_PER_DAY;
     if (a.json)
         a.arr = json_object_new_array();
-    rc = keys_each(cli, check_one, &a);
+    rc = cli_keys_each(cli, check_one, &a);
     if (a.json) {
         json_object *o = json_object_new_object();
 

@@ -248,3 +248,29 @@ int cli_key_refuse(cmk_cli *cli, const char *key, const char *version, const cha
     cli_audit(cli, key, version, op, "refused", msg);
     return CMK_EXIT_REFUSED;
 }
+
+int cli_keys_each(cmk_cli *cli, int (*fn)(cli_key *k, void *arg), void *arg)
+{
+    p11_token *t = cli_token(cli);
+    char **names = NULL;
+    size_t n = 0;
+    int rc = CMK_EXIT_OK;
+
+    if (t == NULL)
+        return CMK_EXIT_CONFIG;
+    if (p11_data_labels_get(t, KS_APP, &names, &n) != CKR_OK)
+        return cli_fail(CMK_EXIT_FAIL, "listing keys: %s", p11_err_detail());
+    for (size_t i = 0; i < n; i++) {
+        cli_key k;
+
+        if (cli_key_get(cli, names[i], &k) != CMK_EXIT_OK) {
+            rc = CMK_EXIT_FAIL;
+            continue;
+        }
+        if (fn(&k, arg) != CMK_EXIT_OK)
+            rc = CMK_EXIT_FAIL;
+        cli_key_free(&k);
+    }
+    p11_labels_free(names, n);
+    return rc;
+}

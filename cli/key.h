@@ -28,6 +28,9 @@ typedef struct cli_key {
  * (CMK_EXIT_FAIL when there is no such key). */
 int cli_key_get(cmk_cli *cli, const char *name, cli_key *k);
 void cli_key_free(cli_key *k);
+/* Calls fn for every key (state object) in the token; a key that cannot be read, or fn not
+ * returning CMK_EXIT_OK, makes the result CMK_EXIT_FAIL, but the walk goes on. */
+int cli_keys_each(cmk_cli *cli, int (*fn)(cli_key *k, void *arg), void *arg);
 /* Writes k->st back to the token. */
 int cli_key_state_put(cmk_cli *cli, cli_key *k);
 
