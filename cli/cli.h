@@ -21,14 +21,15 @@ enum {
 };
 
 typedef struct cmk_settings {
-    char *module;       /* PKCS#11 module path or p11-kit name */
-    char *token;        /* pkcs11: URI naming the token */
-    char *pin_source;   /* file:PATH or env:VAR */
-    char *init_args;    /* C_Initialize pReserved, or NULL */
-    char *softhsm_conf; /* SOFTHSM2_CONF to set before loading the module, or NULL */
-    char *provider;     /* path of cmk.so */
-    char *audit_log;    /* the audit log's path, or NULL for the default (key.h) */
-    int embedded;       /* the settings are the embedded SoftHSM token's */
+    char *module;        /* PKCS#11 module path or p11-kit name */
+    char *token;         /* pkcs11: URI naming the token */
+    char *pin_source;    /* file:PATH or env:VAR */
+    char *init_args;     /* C_Initialize pReserved, or NULL */
+    char *softhsm_conf;  /* SOFTHSM2_CONF to set before loading the module, or NULL */
+    char *provider;      /* path of cmk.so */
+    char *cache_seconds; /* how long an unwrapped intermediate key is reused; "0": never */
+    char *audit_log;     /* the audit log's path, or NULL for the default (key.h) */
+    int embedded;        /* the settings are the embedded SoftHSM token's */
 } cmk_settings;
 
 typedef struct cmk_cli {

@@ -3,6 +3,7 @@
  *   cmk [--config FILE] [--module M] [--token URI] [--pin-source file:P|env:V] VERB ...
  * Global flags come before the verb and override the config file (docs/cmk.md).
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ static const struct {
 } verbs[] = {
     {"encrypt", cmd_encrypt, "encrypt files or a stream under a key"},
     {"decrypt", cmd_decrypt, "decrypt files or a stream"},
+    {"rewrap", cmd_rewrap, "move files to a key's current version; the body is not touched"},
     {"inspect", cmd_inspect, "show a file's header, without any key"},
     {"key", cmd_key, "the key life cycle: create, rotate, disable, delete, ... (cmk key)"},
     {"audit", cmd_audit, "list the audit log, or verify its chain (cmk audit verify)"},
@@ -43,7 +45,8 @@ static const struct {
 static int usage(FILE *to, int code)
 {
     fprintf(to, "usage: cmk [--config FILE] [--module M] [--token URI] "
-                "[--pin-source file:PATH|env:VAR] VERB [ARGS]\n\nverbs:\n");
+                "[--pin-source file:PATH|env:VAR] [--key-cache-seconds N] VERB [ARGS]\n\n"
+                "verbs:\n");
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
         fprintf(to, "  %-9s %s\n", verbs[i].name, verbs[i].help);
     fprintf(to, "\nWithout --config or CMK_CONFIG, cmk uses its own SoftHSM token under "
@@ -62,6 +65,16 @@ static int flag_value(int *i, int argc, char **argv, const char *flag, char **ds
     return 1;
 }
 
+/* A flag given on the command line wins over the config file. */
+static void setting_override(char **setting, char **flag)
+{
+    if (*flag == NULL)
+        return;
+    free(*setting);
+    *setting = *flag;
+    *flag = NULL;
+}
+
 int main(int argc, char **argv)
 {
     cmk_cli cli = {0};
@@ -72,6 +85,8 @@ int main(int argc, char **argv)
 
     /* A core dump of this process could hold data keys. */
     setrlimit(RLIMIT_CORE, &no_core);
+    /* Past a file size limit, let write() fail (EFBIG) so the output is removed cleanly. */
+    signal(SIGXFSZ, SIG_IGN);
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--version") == 0) {
             printf("cmk %s\n", CMK_VERSION);
@@ -85,7 +100,8 @@ int main(int argc, char **argv)
         if (!flag_value(&i, argc, argv, "--config", &config) &&
             !flag_value(&i, argc, argv, "--module", &flags.module) &&
             !flag_value(&i, argc, argv, "--token", &flags.token) &&
-            !flag_value(&i, argc, argv, "--pin-source", &flags.pin_source))
+            !flag_value(&i, argc, argv, "--pin-source", &flags.pin_source) &&
+            !flag_value(&i, argc, argv, "--key-cache-seconds", &flags.cache_seconds))
             return cli_fail(CMK_EXIT_USAGE, "unknown option %s (see cmk --help)", argv[i]);
     }
     if (i == argc)
@@ -100,21 +116,10 @@ int main(int argc, char **argv)
         else
             rc = cli_settings_load(&cli.s, config);
         if (rc == CMK_EXIT_OK) {
-            if (flags.module != NULL) {
-                free(cli.s.module);
-                cli.s.module = flags.module;
-                flags.module = NULL;
-            }
-            if (flags.token != NULL) {
-                free(cli.s.token);
-                cli.s.token = flags.token;
-                flags.token = NULL;
-            }
-            if (flags.pin_source != NULL) {
-                free(cli.s.pin_source);
-                cli.s.pin_source = flags.pin_source;
-                flags.pin_source = NULL;
-            }
+            setting_override(&cli.s.module, &flags.module);
+            setting_override(&cli.s.token, &flags.token);
+            setting_override(&cli.s.pin_source, &flags.pin_source);
+            setting_override(&cli.s.cache_seconds, &flags.cache_seconds);
             rc = verbs[v].fn(&cli, argc - i, argv + i);
         }
         OSSL_LIB_CTX_free(cli.libctx);

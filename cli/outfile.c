@@ -77,14 +77,14 @@ static void out_reset(cli_out *o)
     o->fd = -1;
 }
 
-int cli_out_commit(cli_out *o)
+int cli_out_commit(cli_out *o, int sync)
 {
     char *copy;
     int dfd, ok;
 
     if (o->final_path == NULL)
         return 1; /* stdout */
-    ok = fsync(o->fd) == 0;
+    ok = !sync || fsync(o->fd) == 0;
     ok = close(o->fd) == 0 && ok;
     o->fd = -1;
     if (!ok || rename(o->tmp_path, o->final_path) != 0) {
@@ -96,7 +96,7 @@ int cli_out_commit(cli_out *o)
         return 0;
     }
     /* The rename itself must survive a crash: sync the directory entry too. */
-    if ((copy = strdup(o->final_path)) != NULL) {
+    if (sync && (copy = strdup(o->final_path)) != NULL) {
         if ((dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
             fsync(dfd);
             close(dfd);

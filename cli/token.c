@@ -74,6 +74,24 @@ void cli_token_close(void)
     cli_module = NULL;
 }
 
+int cli_exit_for_rv(CK_RV rv)
+{
+    switch (rv) {
+    case CKR_PIN_INCORRECT:
+    case CKR_PIN_LOCKED:
+    case CKR_PIN_EXPIRED:
+    case CKR_TOKEN_NOT_PRESENT:
+    case P11_R_PIN_SOURCE:
+    case P11_R_PIN_ALREADY_FAILED:
+    case P11_R_NO_PIN:
+    case P11_R_MODULE_LOAD:
+    case P11_R_TOKEN_NOT_FOUND:
+        return CMK_EXIT_CONFIG;
+    default:
+        return CMK_EXIT_FAIL;
+    }
+}
+
 int cli_name_ok(const char *name)
 {
     size_t n = strlen(name);
@@ -130,7 +148,7 @@ int cli_key_current_get(cmk_cli *cli, const char *name, p11_key **out)
     rv = p11_key_find(t, uri, out);
     free(uri);
     if (rv != CKR_OK)
-        rc = cli_fail(CMK_EXIT_FAIL, "key '%s': %s", name, p11_err_detail());
+        rc = cli_fail(cli_exit_for_rv(rv), "key '%s': %s", name, p11_err_detail());
 end:
     cli_key_free(&k);
     return rc;

@@ -16,6 +16,9 @@ void cli_token_close(void);
 int cli_token_lock(cmk_cli *cli);
 void cli_token_unlock(void);
 
+/* The exit code for a PKCS#11 layer failure: PIN, module and token problems are configuration. */
+int cli_exit_for_rv(CK_RV rv);
+
 /* Key names are 1..64 of [A-Za-z0-9._-]: safe in a URI, a file name and a header. */
 int cli_name_ok(const char *name);
 

@@ -1,6 +1,7 @@
 /* wrap.c - wrapping and unwrapping intermediate keys with the CMK; see wrap.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -10,13 +11,29 @@
 #include <openssl/store.h>
 #include "wrap.h"
 
-#define CLI_CACHE_SLOTS 8
+#define CLI_CACHE_SLOTS           8
+#define CLI_CACHE_DEFAULT_SECONDS 300 /* a revoked key stops decryption within this */
 
 static struct {
     uint8_t digest[32];
     uint8_t ikm[ENV_KEY_BYTES];
+    time_t at;
     int used;
 } cache[CLI_CACHE_SLOTS];
+
+static long cache_seconds(const cmk_cli *cli)
+{
+    const char *v = cli->s.cache_seconds;
+
+    return v != NULL ? strtol(v, NULL, 10) : CLI_CACHE_DEFAULT_SECONDS;
+}
+
+static unsigned long token_ops;
+
+unsigned long cli_wrap_token_ops(void)
+{
+    return token_ops;
+}
 
 void cli_wrap_cache_wipe(void)
 {
@@ -82,7 +99,7 @@ static EVP_PKEY_CTX *oaep_ctx(cmk_cli *cli, EVP_PKEY *pkey, int encrypt, env_wra
     return pctx;
 }
 
-int cli_wrap_new(cmk_cli *cli, env_header *h, uint8_t ikm[ENV_KEY_BYTES])
+int cli_wrap(cmk_cli *cli, env_header *h, const uint8_t ikm[ENV_KEY_BYTES])
 {
     EVP_PKEY *pkey = key_load(cli, h->key_name, h->key_version);
     EVP_PKEY_CTX *pctx = NULL;
@@ -92,11 +109,10 @@ int cli_wrap_new(cmk_cli *cli, env_header *h, uint8_t ikm[ENV_KEY_BYTES])
     if (pkey == NULL)
         return 0;
     h->wrap_alg = ENV_WRAP_RSA_OAEP; /* what every token here can do (SoftHSM: SHA-1 only) */
-    if (RAND_priv_bytes_ex(cli_libctx(cli), ikm, ENV_KEY_BYTES, 0) != 1 ||
-        (pctx = oaep_ctx(cli, pkey, 1, h->wrap_alg)) == NULL ||
+    token_ops++;
+    if ((pctx = oaep_ctx(cli, pkey, 1, h->wrap_alg)) == NULL ||
         EVP_PKEY_encrypt(pctx, h->wrapped, &len, ikm, ENV_KEY_BYTES) != 1) {
         cli_fail(CMK_EXIT_FAIL, "wrapping a key under '%s': %s", h->key_name, ossl_why());
-        OPENSSL_cleanse(ikm, ENV_KEY_BYTES);
         goto end;
     }
     h->wrapped_len = len;
@@ -107,24 +123,42 @@ end:
     return ok;
 }
 
+int cli_wrap_new(cmk_cli *cli, env_header *h, uint8_t ikm[ENV_KEY_BYTES])
+{
+    if (RAND_priv_bytes_ex(cli_libctx(cli), ikm, ENV_KEY_BYTES, 0) != 1) {
+        cli_fail(CMK_EXIT_FAIL, "no random bytes for a new key");
+        return 0;
+    }
+    if (!cli_wrap(cli, h, ikm)) {
+        OPENSSL_cleanse(ikm, ENV_KEY_BYTES);
+        return 0;
+    }
+    return 1;
+}
+
 int cli_unwrap(cmk_cli *cli, const env_header *h, uint8_t ikm[ENV_KEY_BYTES])
 {
     uint8_t digest[32], out[1024];
     size_t len = sizeof(out), slot;
     EVP_PKEY *pkey = NULL;
     EVP_PKEY_CTX *pctx = NULL;
+    long ttl = cache_seconds(cli);
     int rc = CMK_EXIT_FAIL;
 
     if (!EVP_Digest(h->wrapped, h->wrapped_len, digest, NULL, EVP_sha256(), NULL))
         return cli_fail(CMK_EXIT_FAIL, "SHA-256 failed");
     for (slot = 0; slot < CLI_CACHE_SLOTS; slot++) {
-        if (cache[slot].used && CRYPTO_memcmp(cache[slot].digest, digest, 32) == 0) {
+        if (!cache[slot].used || CRYPTO_memcmp(cache[slot].digest, digest, 32) != 0)
+            continue;
+        if (time(NULL) - cache[slot].at < ttl) {
             memcpy(ikm, cache[slot].ikm, ENV_KEY_BYTES);
             return CMK_EXIT_OK;
         }
+        OPENSSL_cleanse(&cache[slot], sizeof(cache[slot])); /* expired: ask the token again */
     }
     if ((pkey = key_load(cli, h->key_name, h->key_version)) == NULL)
         return CMK_EXIT_FAIL;
+    token_ops++;
     if ((pctx = oaep_ctx(cli, pkey, 0, h->wrap_alg)) == NULL ||
         EVP_PKEY_decrypt(pctx, out, &len, h->wrapped, h->wrapped_len) != 1 ||
         len != ENV_KEY_BYTES) {
@@ -133,13 +167,16 @@ int cli_unwrap(cmk_cli *cli, const env_header *h, uint8_t ikm[ENV_KEY_BYTES])
         goto end;
     }
     memcpy(ikm, out, ENV_KEY_BYTES);
+    rc = CMK_EXIT_OK;
+    if (ttl <= 0)
+        goto end;
     for (slot = 0; slot < CLI_CACHE_SLOTS && cache[slot].used; slot++)
         ;
     slot %= CLI_CACHE_SLOTS; /* full: reuse the first slot */
     memcpy(cache[slot].digest, digest, 32);
     memcpy(cache[slot].ikm, out, ENV_KEY_BYTES);
+    cache[slot].at = time(NULL);
     cache[slot].used = 1;
-    rc = CMK_EXIT_OK;
 end:
     OPENSSL_cleanse(out, sizeof(out));
     EVP_PKEY_CTX_free(pctx);

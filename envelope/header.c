@@ -58,6 +58,31 @@ static int fields_ok(const env_header *h)
            context_ok(h);
 }
 
+static void context_encode(const env_header *h, env_buf *out)
+{
+    env_buf_u8(out, (uint8_t)h->ncontext);
+    for (size_t i = 0; i < h->ncontext; i++) {
+        size_t kl = strlen(h->context[i].key), vl = strlen(h->context[i].value);
+
+        env_buf_u8(out, (uint8_t)kl);
+        env_buf_bytes(out, h->context[i].key, kl);
+        env_buf_u8(out, (uint8_t)vl);
+        env_buf_bytes(out, h->context[i].value, vl);
+    }
+}
+
+int env_header_bound_encode(const env_header *h, env_buf *out)
+{
+    if (!fields_ok(h))
+        return 0;
+    env_buf_bytes(out, ENV_MAGIC, ENV_MAGIC_BYTES);
+    env_buf_u8(out, ENV_FORMAT_VERSION);
+    env_buf_bytes(out, h->salt, ENV_SALT_BYTES);
+    env_buf_u32(out, h->chunk_bytes);
+    context_encode(h, out);
+    return !out->failed;
+}
+
 int env_header_encode(const env_header *h, env_buf *out)
 {
     size_t start = out->len, name_len, ver_len;
@@ -69,6 +94,11 @@ int env_header_encode(const env_header *h, env_buf *out)
     env_buf_bytes(out, ENV_MAGIC, ENV_MAGIC_BYTES);
     env_buf_u8(out, ENV_FORMAT_VERSION);
     env_buf_u32(out, 0); /* header length, patched below */
+    /* bound section */
+    env_buf_bytes(out, h->salt, ENV_SALT_BYTES);
+    env_buf_u32(out, h->chunk_bytes);
+    context_encode(h, out);
+    /* wrap section */
     env_buf_u8(out, (uint8_t)h->wrap_alg);
     env_buf_u8(out, (uint8_t)name_len);
     env_buf_bytes(out, h->key_name, name_len);
@@ -76,17 +106,6 @@ int env_header_encode(const env_header *h, env_buf *out)
     env_buf_bytes(out, h->key_version, ver_len);
     env_buf_u16(out, (uint16_t)h->wrapped_len);
     env_buf_bytes(out, h->wrapped, h->wrapped_len);
-    env_buf_bytes(out, h->salt, ENV_SALT_BYTES);
-    env_buf_u32(out, h->chunk_bytes);
-    env_buf_u8(out, (uint8_t)h->ncontext);
-    for (size_t i = 0; i < h->ncontext; i++) {
-        size_t kl = strlen(h->context[i].key), vl = strlen(h->context[i].value);
-
-        env_buf_u8(out, (uint8_t)kl);
-        env_buf_bytes(out, h->context[i].key, kl);
-        env_buf_u8(out, (uint8_t)vl);
-        env_buf_bytes(out, h->context[i].value, vl);
-    }
     env_buf_bytes(out, h->commitment, ENV_COMMIT_BYTES);
     if (out->failed)
         return 0;
@@ -139,18 +158,6 @@ env_header_err env_header_parse(const uint8_t *buf, size_t len, env_header *h, s
 
     /* From here on every read is bounded by the header's own length. */
     env_cursor_init(&c, buf + ENV_FIXED_PREFIX_BYTES, total - ENV_FIXED_PREFIX_BYTES);
-    h->wrap_alg = env_cursor_u8(&c);
-    if (h->wrap_alg != ENV_WRAP_RSA_OAEP && h->wrap_alg != ENV_WRAP_RSA_OAEP_256)
-        return ENV_HDR_WRAP_ALG;
-    if (!text_read(&c, h->key_name, ENV_MAX_NAME_BYTES, 0) ||
-        !text_read(&c, h->key_version, ENV_MAX_VERSION_BYTES, 0))
-        return c.overrun ? ENV_HDR_LENGTH : ENV_HDR_FIELD;
-    h->wrapped_len = env_cursor_u16(&c);
-    if (h->wrapped_len == 0 || h->wrapped_len > ENV_MAX_WRAPPED_BYTES)
-        return c.overrun ? ENV_HDR_LENGTH : ENV_HDR_FIELD;
-    if ((p = env_cursor_bytes(&c, h->wrapped_len)) == NULL)
-        return ENV_HDR_LENGTH;
-    memcpy(h->wrapped, p, h->wrapped_len);
     if ((p = env_cursor_bytes(&c, ENV_SALT_BYTES)) == NULL)
         return ENV_HDR_LENGTH;
     memcpy(h->salt, p, ENV_SALT_BYTES);
@@ -169,6 +176,20 @@ env_header_err env_header_parse(const uint8_t *buf, size_t len, env_header *h, s
     }
     if (!context_ok(h))
         return ENV_HDR_CONTEXT;
+    h->wrap_alg = env_cursor_u8(&c);
+    if (c.overrun)
+        return ENV_HDR_LENGTH;
+    if (h->wrap_alg != ENV_WRAP_RSA_OAEP && h->wrap_alg != ENV_WRAP_RSA_OAEP_256)
+        return ENV_HDR_WRAP_ALG;
+    if (!text_read(&c, h->key_name, ENV_MAX_NAME_BYTES, 0) ||
+        !text_read(&c, h->key_version, ENV_MAX_VERSION_BYTES, 0))
+        return c.overrun ? ENV_HDR_LENGTH : ENV_HDR_FIELD;
+    h->wrapped_len = env_cursor_u16(&c);
+    if (h->wrapped_len == 0 || h->wrapped_len > ENV_MAX_WRAPPED_BYTES)
+        return c.overrun ? ENV_HDR_LENGTH : ENV_HDR_FIELD;
+    if ((p = env_cursor_bytes(&c, h->wrapped_len)) == NULL)
+        return ENV_HDR_LENGTH;
+    memcpy(h->wrapped, p, h->wrapped_len);
     if ((p = env_cursor_bytes(&c, ENV_COMMIT_BYTES)) == NULL)
         return ENV_HDR_LENGTH;
     memcpy(h->commitment, p, ENV_COMMIT_BYTES);

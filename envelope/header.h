@@ -1,10 +1,13 @@
 /*
  * header.h - the header of a cmk file, and its byte-exact encoding (docs/format.md).
  *
- * A header names the CMK (name and version) that wrapped the file's intermediate key, the wrap
- * algorithm, the wrapped key itself, a random per-file salt, the chunk size, an optional
- * encryption context (key=value pairs: authenticated, not secret), and a key commitment that
- * binds all of it to the file's data key. All integers are big-endian.
+ * A header has two sections. The bound section (random per-file salt, chunk size, optional
+ * encryption context of key=value pairs: authenticated, not secret) feeds the derivation of the
+ * file's data key, and the key commitment binds it. The wrap section (the CMK's name and version,
+ * the wrap algorithm, the wrapped intermediate key) says how to recover the intermediate key; it
+ * is authenticated by that recovery itself (a changed wrap section unwraps to nothing, or to a
+ * key the commitment refuses), and `cmk rewrap` replaces it without touching the body.
+ * All integers are big-endian.
  *
  * Parsing reads untrusted bytes through a bounded cursor and checks every field's range; it
  * never allocates more than the limits below, whatever the input says.
@@ -81,6 +84,10 @@ int env_header_encode(const env_header *h, env_buf *out);
  * number of bytes the header takes. ENV_HDR_TRUNCATED when buf is shorter than the header
  * says (read more and call again). */
 env_header_err env_header_parse(const uint8_t *buf, size_t len, env_header *h, size_t *header_len);
+
+/* Appends the bound section's canonical encoding (what the data key derivation hashes):
+ * magic, format version, salt, chunk size, context. */
+int env_header_bound_encode(const env_header *h, env_buf *out);
 
 /* Adds or replaces a context pair, keeping them sorted. 0 if out of range or full. */
 int env_header_context_set(env_header *h, const char *key, const char *value);

@@ -12,10 +12,10 @@
 #define ENV_SHA256_BYTES     32
 
 int env_file_keys_derive(OSSL_LIB_CTX *libctx, const char *propq,
-                         const uint8_t intermediate[ENV_KEY_BYTES],
-                         const uint8_t salt[ENV_SALT_BYTES], const uint8_t *hdr, size_t hdr_len,
+                         const uint8_t intermediate[ENV_KEY_BYTES], const env_header *h,
                          env_file_keys *out)
 {
+    env_buf bound = {0};
     uint8_t info[ENV_INFO_LABEL_BYTES + ENV_SHA256_BYTES];
     uint8_t okm[ENV_KEY_BYTES + ENV_COMMIT_BYTES + ENV_NONCE_PREFIX_BYTES];
     unsigned int md_len = 0;
@@ -25,12 +25,11 @@ int env_file_keys_derive(OSSL_LIB_CTX *libctx, const char *propq,
     OSSL_PARAM params[5];
     int ok = 0;
 
-    if (hdr_len < ENV_COMMIT_BYTES)
+    if (!env_header_bound_encode(h, &bound))
         goto end;
     memcpy(info, ENV_INFO_LABEL, ENV_INFO_LABEL_BYTES);
     if ((sha256 = EVP_MD_fetch(libctx, "SHA2-256", propq)) == NULL ||
-        !EVP_Digest(hdr, hdr_len - ENV_COMMIT_BYTES, info + ENV_INFO_LABEL_BYTES, &md_len, sha256,
-                    NULL) ||
+        !EVP_Digest(bound.data, bound.len, info + ENV_INFO_LABEL_BYTES, &md_len, sha256, NULL) ||
         md_len != ENV_SHA256_BYTES)
         goto end;
     if ((kdf = EVP_KDF_fetch(libctx, "HKDF", propq)) == NULL ||
@@ -40,7 +39,7 @@ int env_file_keys_derive(OSSL_LIB_CTX *libctx, const char *propq,
     params[1] =
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)intermediate, ENV_KEY_BYTES);
     params[2] =
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, ENV_SALT_BYTES);
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)h->salt, ENV_SALT_BYTES);
     params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof(info));
     params[4] = OSSL_PARAM_construct_end();
     if (EVP_KDF_derive(kctx, okm, sizeof(okm), params) != 1)
@@ -53,6 +52,7 @@ end:
     if (!ok)
         env_file_keys_wipe(out);
     OPENSSL_cleanse(okm, sizeof(okm));
+    env_buf_free(&bound);
     EVP_KDF_CTX_free(kctx);
     EVP_KDF_free(kdf);
     EVP_MD_free(sha256);

@@ -84,6 +84,8 @@ typedef struct env_run {
     uint8_t *inbuf, *outbuf;
     size_t slots, in_slot, out_slot;
     int enc;
+    const env_stream_opts *opts;
+    uint64_t bytes_in;
 } env_run;
 
 static void run_job(void *arg, size_t j, unsigned worker)
@@ -119,6 +121,7 @@ static env_err run_new(env_run *r, const env_stream_opts *o, const env_file_keys
 
     memset(r, 0, sizeof(*r));
     r->enc = enc;
+    r->opts = o;
     r->slots = 2 * (size_t)threads;
     if (r->slots > max_slots)
         r->slots = max_slots > 2 ? max_slots : 2;
@@ -181,7 +184,10 @@ static env_err run_stream(env_run *r, int in_fd, int out_fd)
 
             if (!write_full(out_fd, r->jobs[j].out, len))
                 return ENV_E_WRITE;
+            r->bytes_in += r->jobs[j].in_len;
         }
+        if (r->opts->progress != NULL)
+            r->opts->progress(r->opts->progress_arg, r->bytes_in);
     }
     return ENV_OK;
 }
@@ -201,7 +207,7 @@ env_err env_stream_encrypt(const env_stream_opts *o, env_header *h,
         e = raw.failed ? ENV_E_NOMEM : ENV_E_HEADER;
         goto end;
     }
-    if (!env_file_keys_derive(o->libctx, o->propq, ikm, h->salt, raw.data, raw.len, &keys))
+    if (!env_file_keys_derive(o->libctx, o->propq, ikm, h, &keys))
         goto end;
     memcpy(h->commitment, keys.commitment, ENV_COMMIT_BYTES);
     memcpy(raw.data + raw.len - ENV_COMMIT_BYTES, keys.commitment, ENV_COMMIT_BYTES);
@@ -242,14 +248,14 @@ env_err env_stream_header_read(int in_fd, env_header *h, env_buf *raw, env_heade
     return *herr == ENV_HDR_OK ? ENV_OK : ENV_E_HEADER;
 }
 
-env_err env_stream_decrypt(const env_stream_opts *o, const env_header *h, const env_buf *raw,
+env_err env_stream_decrypt(const env_stream_opts *o, const env_header *h,
                            const uint8_t ikm[ENV_KEY_BYTES], int in_fd, int out_fd)
 {
     env_file_keys keys = {0};
     env_run run = {0};
     env_err e = ENV_E_CRYPTO;
 
-    if (!env_file_keys_derive(o->libctx, o->propq, ikm, h->salt, raw->data, raw->len, &keys))
+    if (!env_file_keys_derive(o->libctx, o->propq, ikm, h, &keys))
         goto end;
     if (!env_file_keys_check(&keys, h->commitment)) {
         e = ENV_E_COMMIT;

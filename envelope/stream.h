@@ -9,11 +9,14 @@
  *
  * Decryption is two steps, because the intermediate key must be unwrapped (in the token) with
  * the CMK the header names: env_stream_header_read reads and parses the header, then
- * env_stream_decrypt checks the key commitment and opens the chunks. A chunk's plaintext is
- * written only after its tag checked; a batch of chunks is written only after every chunk in
- * it checked. The last chunk's check comes last: a caller writing to a file must keep the
- * output under a temporary name until ENV_OK, and one writing to a pipe must report failure
- * after the fact (docs/format.md).
+ * env_stream_decrypt checks the key commitment and opens the chunks.
+ *
+ * Rewrapping replaces only the header's wrap section (env_header_encode of the same header
+ * with a new key name, version and wrapped key); the body stays valid as it is. A chunk's plaintext
+ * is written only after its tag checked; a batch of chunks is written only after every chunk in it
+ * checked. The last chunk's check comes last: a caller writing to a file must keep the output under
+ * a temporary name until ENV_OK, and one writing to a pipe must report failure after the fact
+ * (docs/format.md).
  *
  * Memory: at most 2 x threads chunks (plus their tags) are held at once, whatever the size of
  * the file. Buffers holding plaintext are wiped before they are freed.
@@ -44,6 +47,9 @@ typedef struct env_stream_opts {
     OSSL_LIB_CTX *libctx; /* for AES-256-GCM, HKDF, SHA-256 and the salt's RNG; NULL: default */
     const char *propq;
     unsigned threads; /* 0: one per online CPU */
+    /* Called after each batch written, with the input bytes consumed so far; may be NULL. */
+    void (*progress)(void *arg, uint64_t bytes_in);
+    void *progress_arg;
 } env_stream_opts;
 
 /* On ENV_OK, h->salt and h->commitment hold the values written. ikm is not kept. */
@@ -51,12 +57,12 @@ env_err env_stream_encrypt(const env_stream_opts *o, env_header *h,
                            const uint8_t ikm[ENV_KEY_BYTES], int in_fd, int out_fd);
 
 /* Reads exactly the header from in_fd (nothing past it). raw (empty on entry) receives the
- * header's bytes, which env_stream_decrypt needs to check the commitment. On ENV_E_HEADER,
+ * header's bytes (for rewrap, which copies the body after them). On ENV_E_HEADER,
  * *herr says what is wrong (ENV_HDR_TRUNCATED: the file ends inside its header). */
 env_err env_stream_header_read(int in_fd, env_header *h, env_buf *raw, env_header_err *herr);
 
 /* Continues reading in_fd after the header. */
-env_err env_stream_decrypt(const env_stream_opts *o, const env_header *h, const env_buf *raw,
+env_err env_stream_decrypt(const env_stream_opts *o, const env_header *h,
                            const uint8_t ikm[ENV_KEY_BYTES], int in_fd, int out_fd);
 
 #endif

@@ -12,6 +12,17 @@
 
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
 static p11_module *modules;
+static atomic_int exiting;
+
+void p11_exiting_set(void)
+{
+    atomic_store(&exiting, 1);
+}
+
+int p11_exiting(void)
+{
+    return atomic_load(&exiting);
+}
 
 static CK_RV module_initialize(p11_module *m)
 {
@@ -52,7 +63,7 @@ static void module_free(p11_module *m)
 {
     if (m == NULL)
         return;
-    if (m->f != NULL) {
+    if (m->f != NULL && !p11_exiting()) {
         if (m->we_initialized && !(m->quirks & P11_QUIRK_NO_FINALIZE) && m->pid == getpid())
             m->f->C_Finalize(NULL);
         p11_kit_module_release(m->f);

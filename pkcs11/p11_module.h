@@ -37,6 +37,13 @@ CK_RV p11_module_check(p11_module *m);
  * older generation are stale. */
 unsigned long p11_module_generation(const p11_module *m);
 
+/* Says the process is exiting: from then on, putting modules and freeing tokens releases
+ * memory only and calls no module (which may already have torn itself down: SoftHSM 2.6.1
+ * crashes in C_CloseSession or C_Finalize from OpenSSL's exit-time cleanup). For an atexit
+ * handler registered after OpenSSL's. */
+void p11_exiting_set(void);
+int p11_exiting(void);
+
 /* The path the module was loaded from, and the library description from C_GetInfo. */
 const char *p11_module_path(const p11_module *m);
 const char *p11_module_description(const p11_module *m);

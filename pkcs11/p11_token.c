@@ -138,7 +138,8 @@ void p11_token_free(p11_token *t)
     if (t == NULL || atomic_fetch_sub(&t->refs, 1) > 1)
         return;
     if (t->m != NULL) {
-        p11_session_close_all(t);
+        if (!p11_exiting())
+            p11_session_close_all(t);
         p11_module_put(t->m);
     }
     if (t->pin_spec != NULL)

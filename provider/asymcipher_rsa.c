@@ -144,6 +144,41 @@ static int rsa_asym_encrypt(void *vctx, unsigned char *out, size_t *outlen, size
     return 1;
 }
 
+/* OAEP with a label on a token that ignores labels (SoftHSM 2.6.1: docs/pkcs11-layer.md, quirks):
+ * the RSA decryption (RSADP) still happens in the token, with CKM_RSA_X_509, and OpenSSL checks
+ * the encoded message and its label in constant time (RFC 8017 section 7.1.2, steps 3-4).
+ * Nothing leaves this function unless that check passed. */
+static int oaep_label_decrypt(CMK_RSA_ASYM_CTX *ctx, unsigned char *out, size_t *outlen,
+                              size_t outsize, const unsigned char *in, size_t inlen)
+{
+    p11_rsa_params raw = {.padding = P11_RSA_RAW};
+    unsigned char em[CMK_RSA_MAX_BYTES], msg[CMK_RSA_MAX_BYTES];
+    size_t n = sizeof(em);
+    int len, ok = 0;
+    CK_RV rv;
+
+    if ((rv = p11_rsa_decrypt(ctx->key->p11, &raw, in, inlen, em, &n)) != CKR_OK) {
+        cmk_key_state_raise_p11(ctx->prov, ctx->key->p11, "unwrap", rv);
+        return 0;
+    }
+    len = cmk_rsa_oaep_decode(ctx->prov, msg, sizeof(msg), em, n, ctx->key->bytes, &ctx->p);
+    if (len < 0) {
+        CMK_ERR(ctx->prov, CMK_R_PKCS11, "RSA-OAEP decoding failed (wrong key, label or data)");
+        goto end;
+    }
+    if ((size_t)len > outsize) {
+        CMK_ERR(ctx->prov, CMK_R_BUFFER_TOO_SMALL, "output of %zu bytes, need %d", outsize, len);
+        goto end;
+    }
+    memcpy(out, msg, (size_t)len);
+    *outlen = (size_t)len;
+    ok = 1;
+end:
+    OPENSSL_cleanse(em, sizeof(em));
+    OPENSSL_cleanse(msg, sizeof(msg));
+    return ok;
+}
+
 /* The token writes up to the modulus size; a smaller caller buffer gets the plaintext through a
  * stack buffer that is wiped. */
 static int rsa_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen, size_t outsize,
@@ -151,35 +186,34 @@ static int rsa_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen, size
 {
     CMK_RSA_ASYM_CTX *ctx = vctx;
     unsigned char buf[CMK_RSA_MAX_BYTES];
-    size_t n;
+    unsigned char *to = outsize >= ctx->key->bytes ? out : buf;
+    size_t n = outsize >= ctx->key->bytes ? outsize : sizeof(buf);
     CK_RV rv;
 
     if (out == NULL) {
         *outlen = ctx->key->bytes;
         return 1;
     }
-    if (outsize >= ctx->key->bytes) {
-        n = outsize;
-        if ((rv = p11_rsa_decrypt(ctx->key->p11, &ctx->p, in, inlen, out, &n)) != CKR_OK) {
-            cmk_key_state_raise_p11(ctx->prov, ctx->key->p11, "unwrap", rv);
+    rv = p11_rsa_decrypt(ctx->key->p11, &ctx->p, in, inlen, to, &n);
+    if (rv == P11_R_UNSUPPORTED && ctx->p.padding == P11_RSA_OAEP && ctx->p.label_len > 0) {
+        if (!oaep_label_decrypt(ctx, out, outlen, outsize, in, inlen))
             return 0;
-        }
-        *outlen = n;
         cmk_audit(ctx->prov, ctx->key->p11, "unwrap", "ok", NULL);
         return 1;
     }
-    n = sizeof(buf);
-    if ((rv = p11_rsa_decrypt(ctx->key->p11, &ctx->p, in, inlen, buf, &n)) != CKR_OK) {
+    if (rv != CKR_OK) {
         cmk_key_state_raise_p11(ctx->prov, ctx->key->p11, "unwrap", rv);
         return 0;
     }
-    if (n > outsize) {
+    if (to == buf) {
+        if (n > outsize) {
+            OPENSSL_cleanse(buf, n);
+            CMK_ERR(ctx->prov, CMK_R_BUFFER_TOO_SMALL, "output of %zu bytes, need %zu", outsize, n);
+            return 0;
+        }
+        memcpy(out, buf, n);
         OPENSSL_cleanse(buf, n);
-        CMK_ERR(ctx->prov, CMK_R_BUFFER_TOO_SMALL, "output of %zu bytes, need %zu", outsize, n);
-        return 0;
     }
-    memcpy(out, buf, n);
-    OPENSSL_cleanse(buf, n);
     *outlen = n;
     cmk_audit(ctx->prov, ctx->key->p11, "unwrap", "ok", NULL);
     return 1;

@@ -10,16 +10,16 @@
 #include "prov.h"
 #include "../pkcs11/p11_token.h"
 
-/* Set by an exit handler registered after OpenSSL's own: when OpenSSL's exit-time cleanup
- * tears the provider down, SoftHSM 2.6.1 is already destroyed and crashes in C_CloseSession
- * (as in C_Finalize), so then the tokens are left as they are; the process is ending anyway.
- * OSSL_PROVIDER_unload during the process still closes every session. */
-static volatile int process_exiting;
+/* An exit handler registered after OpenSSL's own runs before it: when OpenSSL's exit-time
+ * cleanup then tears the provider down, SoftHSM 2.6.1 is already destroyed and crashes in
+ * C_CloseSession (as in C_Finalize), so the PKCS#11 layer frees its memory without calling the
+ * module; the process is ending anyway. OSSL_PROVIDER_unload during the process still closes
+ * every session. */
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
 static void exit_mark(void)
 {
-    process_exiting = 1;
+    p11_exiting_set();
 }
 
 static void exit_register(void)
@@ -77,8 +77,6 @@ end:
 
 void cmk_prov_tokens_free(CMK_PROV *prov)
 {
-    if (process_exiting)
-        return;
     pthread_mutex_lock(&prov->lock);
     for (size_t i = 0; i < prov->ntokens; i++)
         p11_token_free(prov->tokens[i]);

@@ -62,4 +62,10 @@ int cmk_rsa_hash_from_name(CMK_PROV *prov, const char *name, p11_hash *out);
 /* OpenSSL's canonical name of h ("SHA1", "SHA2-256", ...). */
 const char *cmk_rsa_hash_name(p11_hash h);
 
+/* RFC 8017 section 7.1.2 steps 3-4 on an encoded message em (the raw RSADP output of em_len
+ * bytes for a modulus of k bytes), with p's OAEP hash, MGF1 hash and label, in constant time
+ * (OpenSSL's implementation). Returns the message length written to to, or -1. */
+int cmk_rsa_oaep_decode(CMK_PROV *prov, unsigned char *to, size_t tlen, const unsigned char *em,
+                        size_t em_len, size_t k, const p11_rsa_params *p);
+
 #endif

@@ -114,7 +114,8 @@ static void test_key_extractable_is_not_a_cmk(void)
     CK_RV rv;
 
     snprintf(cmd, sizeof(cmd),
-             "pkcs11-tool --module '%s' --token-label '%s' --login --pin '%s' --keypairgen "
+             "env -u OPENSSL_CONF pkcs11-tool --module '%s' --token-label '%s' --login --pin '%s' "
+             "--keypairgen "
              "--key-type rsa:2048 --label '%s' --usage-decrypt --extractable >/dev/null 2>&1",
              testlib_env("CMK_TEST_MODULE"), testlib_env("CMK_TEST_TOKEN"), tu_pin(), label);
     if (system(cmd) != 0) {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <CUnit/Basic.h>
+#include <openssl/crypto.h>
 #include "testlib.h"
 
 static unsigned skipped;
@@ -33,6 +34,33 @@ const char *testlib_vectors_dir(void)
         v = path;
     }
     return access(v, R_OK) == 0 ? v : NULL;
+}
+
+int testlib_evp_init(TESTLIB_EVP *e, int default_first)
+{
+    const char *build = testlib_env("CMK_BUILD");
+
+    e->cmk = e->dflt = NULL;
+    if ((e->libctx = OSSL_LIB_CTX_new()) == NULL ||
+        !OSSL_PROVIDER_set_default_search_path(e->libctx, build != NULL ? build : "build"))
+        return 0;
+    if (default_first)
+        e->dflt = OSSL_PROVIDER_load(e->libctx, "default");
+    e->cmk = OSSL_PROVIDER_load(e->libctx, "cmk");
+    if (!default_first)
+        e->dflt = OSSL_PROVIDER_load(e->libctx, "default");
+    return e->cmk != NULL && e->dflt != NULL;
+}
+
+void testlib_evp_cleanup(TESTLIB_EVP *e)
+{
+    if (e->cmk != NULL)
+        OSSL_PROVIDER_unload(e->cmk);
+    if (e->dflt != NULL)
+        OSSL_PROVIDER_unload(e->dflt);
+    OSSL_LIB_CTX_free(e->libctx);
+    e->libctx = NULL;
+    e->cmk = e->dflt = NULL;
 }
 
 uint8_t *testlib_unhex(const char *hex, size_t *len)

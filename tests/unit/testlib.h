@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <CUnit/CUnit.h>
+#include <openssl/provider.h>
 
 int testlib_run(void);
 void testlib_skip(const char *test, const char *why);
@@ -23,6 +24,17 @@ const char *testlib_env(const char *name);
 /* Where the public test vectors are: $CMK_VECTORS, else ../shared/vectors next to the project.
  * NULL when absent (the caller skips, saying so). */
 const char *testlib_vectors_dir(void);
+
+/* A library context of the test's own with the providers cmk (from $CMK_BUILD, else ./build)
+ * and default loaded, in that order or (default_first) the other: for tests that go through
+ * EVP. testlib_evp_init returns 0 if either does not load; testlib_evp_cleanup unloads both
+ * and frees the context (a zeroed TESTLIB_EVP is fine). */
+typedef struct testlib_evp {
+    OSSL_LIB_CTX *libctx;
+    OSSL_PROVIDER *cmk, *dflt;
+} TESTLIB_EVP;
+int testlib_evp_init(TESTLIB_EVP *e, int default_first);
+void testlib_evp_cleanup(TESTLIB_EVP *e);
 
 /* Hex helpers for vectors and for printing both values on a mismatch. Caller frees. */
 uint8_t *testlib_unhex(const char *hex, size_t *len);
