@@ -19,7 +19,9 @@
 #include "../audit/audit.h"
 #include "../pkcs11/p11_data.h"
 
-int cli_key_get(cmk_cli *cli, const char *name, cli_key *k)
+/* need_state: a key without a state object is "no such key"; else it is a key made by another
+ * tool, held only to its usage attributes (state: wrap and unwrap, no window, not deleted). */
+static int key_get(cmk_cli *cli, const char *name, cli_key *k, int need_state)
 {
     p11_token *t = cli_token(cli);
     CK_RV rv;
@@ -31,15 +33,32 @@ int cli_key_get(cmk_cli *cli, const char *name, cli_key *k)
         return cli_fail(CMK_EXIT_USAGE, "'%s' is not a key name (1-64 of A-Z a-z 0-9 . _ -)", name);
     snprintf(k->name, sizeof(k->name), "%s", name);
     rv = ks_state_get(t, name, &k->st);
+    if (rv == P11_R_OBJECT_NOT_FOUND && !need_state) {
+        k->st.ops = KS_OP_WRAP | KS_OP_UNWRAP;
+        rv = CKR_OK;
+    }
     if (rv == P11_R_OBJECT_NOT_FOUND)
         return cli_fail(CMK_EXIT_FAIL, "no key named '%s' in token '%s' (see cmk key list)", name,
                         p11_token_label(t));
     if (rv != CKR_OK)
-        return cli_fail(CMK_EXIT_FAIL, "%s", p11_err_detail());
+        return cli_fail(cli_exit_for_rv(rv), "%s", p11_err_detail());
     rv = p11_versions_get(t, name, &k->v, &k->nv);
     if (rv != CKR_OK)
-        return cli_fail(CMK_EXIT_FAIL, "key '%s': %s", name, p11_err_detail());
+        return cli_fail(cli_exit_for_rv(rv), "key '%s': %s", name, p11_err_detail());
+    if (k->nv == 0 && !need_state)
+        return cli_fail(CMK_EXIT_FAIL, "no key named '%s' in token '%s' (see cmk key list)", name,
+                        p11_token_label(t));
     return CMK_EXIT_OK;
+}
+
+int cli_key_get(cmk_cli *cli, const char *name, cli_key *k)
+{
+    return key_get(cli, name, k, 1);
+}
+
+int cli_key_get_for_use(cmk_cli *cli, const char *name, cli_key *k)
+{
+    return key_get(cli, name, k, 0);
 }
 
 void cli_key_free(cli_key *k)

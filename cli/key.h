@@ -27,6 +27,9 @@ typedef struct cli_key {
 /* Reads key name from the token. Returns CMK_EXIT_OK, or prints why and returns an exit code
  * (CMK_EXIT_FAIL when there is no such key). */
 int cli_key_get(cmk_cli *cli, const char *name, cli_key *k);
+/* The same for the data plane: a key made by another tool (RSA objects labelled name but no
+ * state object) is accepted, held only to its usage attributes. */
+int cli_key_get_for_use(cmk_cli *cli, const char *name, cli_key *k);
 void cli_key_free(cli_key *k);
 /* Calls fn for every key (state object) in the token; a key that cannot be read, or fn not
  * returning CMK_EXIT_OK, makes the result CMK_EXIT_FAIL, but the walk goes on. */

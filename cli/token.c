@@ -128,7 +128,7 @@ int cli_key_current_get(cmk_cli *cli, const char *name, p11_key **out)
     *out = NULL;
     if (t == NULL)
         return CMK_EXIT_CONFIG;
-    if ((rc = cli_key_get(cli, name, &k)) != CMK_EXIT_OK)
+    if ((rc = cli_key_get_for_use(cli, name, &k)) != CMK_EXIT_OK)
         return rc;
     if ((v = cli_version_find(&k, NULL)) == NULL) {
         rc = cli_fail(CMK_EXIT_FAIL, "key '%s' has no version in token '%s'", name,
