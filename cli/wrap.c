@@ -57,7 +57,17 @@ static const char *ossl_why(void)
     return buf;
 }
 
-static EVP_PKEY *key_load(cmk_cli *cli, const char *name, const char *version)
+/* Exit code for the last OpenSSL error: the provider's refusal by key state (disabled,
+ * deleted, expired, not yet valid; provider/key_state.h) is CMK_EXIT_REFUSED. */
+static int ossl_exit(void)
+{
+    const char *r = ERR_reason_error_string(ERR_peek_last_error());
+
+    return r != NULL && strncmp(r, "the key's state forbids it", 26) == 0 ? CMK_EXIT_REFUSED
+                                                                          : CMK_EXIT_FAIL;
+}
+
+static EVP_PKEY *key_load(cmk_cli *cli, const char *name, const char *version, int *rc)
 {
     OSSL_LIB_CTX *ctx = cli_libctx(cli);
     char *uri = ctx != NULL ? cli_key_uri(cli, name, version) : NULL;
@@ -78,7 +88,7 @@ static EVP_PKEY *key_load(cmk_cli *cli, const char *name, const char *version)
     }
     OSSL_STORE_close(st);
     if (pkey == NULL)
-        cli_fail(CMK_EXIT_FAIL, "key '%s' version %s: %s", name, version, ossl_why());
+        *rc = cli_fail(ossl_exit(), "key '%s' version %s: %s", name, version, ossl_why());
     free(uri);
     return pkey;
 }
@@ -101,10 +111,10 @@ static EVP_PKEY_CTX *oaep_ctx(cmk_cli *cli, EVP_PKEY *pkey, int encrypt, env_wra
 
 int cli_wrap(cmk_cli *cli, env_header *h, const uint8_t ikm[ENV_KEY_BYTES])
 {
-    EVP_PKEY *pkey = key_load(cli, h->key_name, h->key_version);
+    int ok = 0, rc;
+    EVP_PKEY *pkey = key_load(cli, h->key_name, h->key_version, &rc);
     EVP_PKEY_CTX *pctx = NULL;
     size_t len = sizeof(h->wrapped);
-    int ok = 0;
 
     if (pkey == NULL)
         return 0;
@@ -156,13 +166,13 @@ int cli_unwrap(cmk_cli *cli, const env_header *h, uint8_t ikm[ENV_KEY_BYTES])
         }
         OPENSSL_cleanse(&cache[slot], sizeof(cache[slot])); /* expired: ask the token again */
     }
-    if ((pkey = key_load(cli, h->key_name, h->key_version)) == NULL)
-        return CMK_EXIT_FAIL;
+    if ((pkey = key_load(cli, h->key_name, h->key_version, &rc)) == NULL)
+        return rc;
     token_ops++;
     if ((pctx = oaep_ctx(cli, pkey, 0, h->wrap_alg)) == NULL ||
         EVP_PKEY_decrypt(pctx, out, &len, h->wrapped, h->wrapped_len) != 1 ||
         len != ENV_KEY_BYTES) {
-        rc = cli_fail(CMK_EXIT_FAIL, "unwrapping with key '%s' version %s: %s", h->key_name,
+        rc = cli_fail(ossl_exit(), "unwrapping with key '%s' version %s: %s", h->key_name,
                       h->key_version, ossl_why());
         goto end;
     }

@@ -81,6 +81,9 @@ check "cmk decrypt after a rotation (the file names its version)" \
 cmk key disable "$k" --version "$v2" >/dev/null
 refuse "cmk decrypt of a file under a disabled version is refused" "is disabled" \
     cmk decrypt -o "$WORK/f.out2" "$WORK/f.cmk"
+cmk decrypt -o "$WORK/f.out2" "$WORK/f.cmk" >/dev/null 2>&1
+rc=$?
+if [ "$rc" -eq 4 ]; then ok "... with exit code 4"; else fail "... with exit code 4" "exit $rc"; fi
 
 check "the provider recorded its unwraps (prog=openssl)" \
     grep -q "op=unwrap.outcome=ok.*prog=openssl" "$CMK_AUDIT_LOG"
