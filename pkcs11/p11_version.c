@@ -136,7 +136,8 @@ static CK_RV versions_get(p11_token *t, p11_session *s, void *arg)
         rv = halves_find(t, s->h, CKO_PUBLIC_KEY, a, &pub, &npub);
     if (rv == CKR_OK) {
         publics_match(t, s->h, pub, npub, a->v, a->count);
-        qsort(a->v, a->count, sizeof(*a->v), version_cmp);
+        if (a->count > 1)
+            qsort(a->v, a->count, sizeof(*a->v), version_cmp);
     }
     free(priv);
     free(pub);
