@@ -117,6 +117,14 @@ check-style: deps
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang all tests
 
+# The fault-injecting PKCS#11 module the tests put in front of SoftHSM (docs/testing-faults.md).
+FAULT_SRC := $(wildcard tests/faultmod/*.c)
+FAULTMOD  := $(BUILD)/cmk-faultmod.so
+FORMAT_SRC += $(FAULT_SRC) $(wildcard tests/faultmod/*.h)
+tests: $(FAULTMOD)
+$(FAULTMOD): $(FAULT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/pkcs11/p11_rv.o
+	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $^ -lpthread -ldl
+
 clean:
 	rm -rf build
 

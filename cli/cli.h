@@ -39,6 +39,9 @@ typedef struct cmk_cli {
 } cmk_cli;
 
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The code of the last cli_fail, for a caller that learnt of the failure only from a NULL
+ * (CMK_EXIT_FAIL if nothing failed). */
+int cli_failed(void);
 
 /* settings.c: reads --config FILE / $CMK_CONFIG, else the embedded token (made at first use).
  * Flags given on the command line override what the file says. */

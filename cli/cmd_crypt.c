@@ -167,7 +167,9 @@ static int stream_status(env_err e, const char *in, const char *out)
 static env_stream_opts stream_opts(cmk_cli *cli, const crypt_args *a, cli_progress *pr, int in_fd,
                                    const char *in)
 {
-    env_stream_opts o = {.libctx = cli_libctx(cli), .threads = a->threads};
+    /* cmk's own AES-GCM (intel-ipsec-mb) where the provider offers it, else OpenSSL's. */
+    env_stream_opts o = {
+        .libctx = cli_libctx(cli), .propq = "?provider=cmk", .threads = a->threads};
     struct stat st;
 
     cli_progress_start(pr, a->encrypt ? "encrypting" : "decrypting", in,
@@ -225,13 +227,22 @@ end:
     return rc;
 }
 
+static int input_changed(int fd, const struct stat *before)
+{
+    struct stat now;
+
+    return fstat(fd, &now) != 0 || now.st_size != before->st_size ||
+           now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
+           now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
+}
+
 static int crypt_one(cmk_cli *cli, const crypt_args *a, const env_header *tmpl, const uint8_t *ikm,
                      const char *in)
 {
     char *out_path = NULL;
     cli_out out;
-    struct stat st;
-    int in_fd = STDIN_FILENO, rc;
+    struct stat st, before;
+    int in_fd = STDIN_FILENO, rc, before_ok;
 
     if ((rc = out_path_for(a, in, &out_path)) != CMK_EXIT_OK)
         return rc;
@@ -247,8 +258,12 @@ static int crypt_one(cmk_cli *cli, const crypt_args *a, const env_header *tmpl, 
         rc = cli_fail(CMK_EXIT_FAIL, "%s: %s", out_path, strerror(errno));
         goto end;
     }
+    before_ok = fstat(in_fd, &before) == 0 && S_ISREG(before.st_mode);
     rc = a->encrypt ? file_encrypt(cli, a, tmpl, ikm, in_fd, out.fd, in, out_path)
                     : file_decrypt(cli, a, in_fd, out.fd, in, out_path);
+    /* A file another program changed while we read it gave us a mix, or a prefix: refuse. */
+    if (rc == CMK_EXIT_OK && before_ok && input_changed(in_fd, &before))
+        rc = cli_fail(CMK_EXIT_FAIL, "%s: changed while it was read; nothing was written", in);
     if (rc != CMK_EXIT_OK)
         cli_out_abort(&out);
     else if (!cli_out_commit(&out, a->sync))
@@ -272,12 +287,8 @@ static int crypt_main(cmk_cli *cli, int argc, char **argv, int encrypt)
     if ((rc = crypt_args_parse(&a, argc, argv)) != CMK_EXIT_OK)
         return rc;
     if (encrypt) {
-        if ((rc = cli_key_current_get(cli, a.key, &k)) != CMK_EXIT_OK)
-            return rc;
-        if ((version = cli_key_version(k)) == NULL) {
-            p11_key_free(k);
-            return CMK_EXIT_FAIL;
-        }
+        if ((k = cli_key_current(cli, a.key)) == NULL || (version = cli_key_version(k)) == NULL)
+            return cli_failed();
         snprintf(tmpl.key_name, sizeof(tmpl.key_name), "%s", a.key);
         snprintf(tmpl.key_version, sizeof(tmpl.key_version), "%s", version);
         memcpy(tmpl.context, a.ctx.context, sizeof(tmpl.context));
@@ -286,7 +297,7 @@ static int crypt_main(cmk_cli *cli, int argc, char **argv, int encrypt)
         p11_key_free(k);
         free(version);
         if (!cli_wrap_new(cli, &tmpl, ikm))
-            return CMK_EXIT_FAIL;
+            return cli_failed();
     }
     cli_out_signals_install();
     nin = argc - optind;

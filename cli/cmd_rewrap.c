@@ -59,10 +59,12 @@ static int rewrap_one(cmk_cli *cli, const char *target, const char *path)
     }
     if ((rc = cli_unwrap(cli, &h, ikm)) != CMK_EXIT_OK)
         goto end;
-    rc = CMK_EXIT_FAIL;
     if ((k = cli_key_current(cli, target != NULL ? target : h.key_name)) == NULL ||
-        (version = cli_key_version(k)) == NULL)
+        (version = cli_key_version(k)) == NULL) {
+        rc = cli_failed();
         goto end;
+    }
+    rc = CMK_EXIT_FAIL;
     if (target != NULL)
         snprintf(h.key_name, sizeof(h.key_name), "%s", target);
     snprintf(h.key_version, sizeof(h.key_version), "%s", version);

@@ -17,10 +17,18 @@
 #define CMK_VERSION "0.0.0"
 #endif
 
+static int last_fail = CMK_EXIT_FAIL;
+
+int cli_failed(void)
+{
+    return last_fail;
+}
+
 int cli_fail(int code, const char *fmt, ...)
 {
     va_list ap;
 
+    last_fail = code;
     fputs("cmk: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);

@@ -57,17 +57,30 @@ static const char *ossl_why(void)
     return buf;
 }
 
-/* Exit code for the last OpenSSL error: the provider's refusal by key state (disabled,
- * deleted, expired, not yet valid; provider/key_state.h) is CMK_EXIT_REFUSED. */
-static int ossl_exit(void)
+/* PIN, module and token problems are configuration (exit 3); the provider's message names the
+ * CKR or the layer's code, so the class is read off it. A refusal by the key's state is 4. */
+static int ossl_exit_code(const char *why)
 {
-    const char *r = ERR_reason_error_string(ERR_peek_last_error());
+    static const char *const config[] = {"CKR_PIN_",
+                                         "P11_R_PIN",
+                                         "P11_R_NO_PIN",
+                                         "P11_R_MODULE_LOAD",
+                                         "P11_R_TOKEN_NOT_FOUND",
+                                         "CKR_TOKEN_NOT_PRESENT",
+                                         "cannot load the cmk provider"};
+    const char *reason = ERR_reason_error_string(ERR_peek_last_error());
 
-    return r != NULL && strncmp(r, "the key's state forbids it", 26) == 0 ? CMK_EXIT_REFUSED
-                                                                          : CMK_EXIT_FAIL;
+    /* the provider's refusal by key state (disabled, deleted, expired, not yet valid;
+     * provider/key_state.h) */
+    if (reason != NULL && strncmp(reason, "the key's state forbids it", 26) == 0)
+        return CMK_EXIT_REFUSED;
+    for (size_t i = 0; i < sizeof(config) / sizeof(config[0]); i++)
+        if (strstr(why, config[i]) != NULL)
+            return CMK_EXIT_CONFIG;
+    return CMK_EXIT_FAIL;
 }
 
-static EVP_PKEY *key_load(cmk_cli *cli, const char *name, const char *version, int *rc)
+static EVP_PKEY *key_load(cmk_cli *cli, const char *name, const char *version)
 {
     OSSL_LIB_CTX *ctx = cli_libctx(cli);
     char *uri = ctx != NULL ? cli_key_uri(cli, name, version) : NULL;
@@ -87,8 +100,11 @@ static EVP_PKEY *key_load(cmk_cli *cli, const char *name, const char *version, i
             break;
     }
     OSSL_STORE_close(st);
-    if (pkey == NULL)
-        *rc = cli_fail(ossl_exit(), "key '%s' version %s: %s", name, version, ossl_why());
+    if (pkey == NULL) {
+        const char *why = ossl_why();
+
+        cli_fail(ossl_exit_code(why), "key '%s' version %s: %s", name, version, why);
+    }
     free(uri);
     return pkey;
 }
@@ -111,10 +127,10 @@ static EVP_PKEY_CTX *oaep_ctx(cmk_cli *cli, EVP_PKEY *pkey, int encrypt, env_wra
 
 int cli_wrap(cmk_cli *cli, env_header *h, const uint8_t ikm[ENV_KEY_BYTES])
 {
-    int ok = 0, rc;
-    EVP_PKEY *pkey = key_load(cli, h->key_name, h->key_version, &rc);
+    EVP_PKEY *pkey = key_load(cli, h->key_name, h->key_version);
     EVP_PKEY_CTX *pctx = NULL;
     size_t len = sizeof(h->wrapped);
+    int ok = 0;
 
     if (pkey == NULL)
         return 0;
@@ -166,14 +182,16 @@ int cli_unwrap(cmk_cli *cli, const env_header *h, uint8_t ikm[ENV_KEY_BYTES])
         }
         OPENSSL_cleanse(&cache[slot], sizeof(cache[slot])); /* expired: ask the token again */
     }
-    if ((pkey = key_load(cli, h->key_name, h->key_version, &rc)) == NULL)
-        return rc;
+    if ((pkey = key_load(cli, h->key_name, h->key_version)) == NULL)
+        return cli_failed();
     token_ops++;
     if ((pctx = oaep_ctx(cli, pkey, 0, h->wrap_alg)) == NULL ||
         EVP_PKEY_decrypt(pctx, out, &len, h->wrapped, h->wrapped_len) != 1 ||
         len != ENV_KEY_BYTES) {
-        rc = cli_fail(ossl_exit(), "unwrapping with key '%s' version %s: %s", h->key_name,
-                      h->key_version, ossl_why());
+        const char *why = ossl_why();
+
+        rc = cli_fail(ossl_exit_code(why), "unwrapping with key '%s' version %s: %s", h->key_name,
+                      h->key_version, why);
         goto end;
     }
     memcpy(ikm, out, ENV_KEY_BYTES);

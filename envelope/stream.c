@@ -244,6 +244,8 @@ env_err env_stream_header_read(int in_fd, env_header *h, env_buf *raw, env_heade
         return ENV_E_NOMEM;
     if (!read_full(in_fd, rest, total - ENV_FIXED_PREFIX_BYTES, &got))
         return ENV_E_READ;
+    if (got < total - ENV_FIXED_PREFIX_BYTES)
+        return ENV_E_HEADER; /* *herr is ENV_HDR_TRUNCATED */
     *herr = env_header_parse(raw->data, raw->len, h, &used);
     return *herr == ENV_HDR_OK ? ENV_OK : ENV_E_HEADER;
 }

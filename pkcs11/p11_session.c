@@ -3,7 +3,9 @@
  * at most t->max open; beyond that callers wait for one to come back, they do not fail.
  * PKCS#11 v2.40 section 5.6: sessions are independent, so each thread works in its own.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "p11_internal.h"
 
 int p11_rv_session_gone(CK_RV rv)
@@ -64,10 +66,35 @@ static CK_RV session_open(p11_token *t, CK_SLOT_ID slot, unsigned long epoch, CK
     return rv;
 }
 
+static int slot_gone(CK_RV rv)
+{
+    return rv == CKR_SLOT_ID_INVALID || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED;
+}
+
+/* Called with t->lock held. 1 when the token was found in another slot (a new epoch begins);
+ * else 0, and the thread's error stays the one C_OpenSession gave, not the search's. */
+static int token_refind_keep_error(p11_token *t, CK_SLOT_ID old_slot)
+{
+    char why[256];
+    CK_RV rv = p11_err_rv();
+
+    snprintf(why, sizeof(why), "%s", p11_err_detail());
+    if (p11_token_refind(t) == CKR_OK && t->slot != old_slot) {
+        pool_new_epoch(t);
+        return 1;
+    }
+    /* p11_err_set appends ": CKR_..." itself: drop the one already in why. */
+    if (strrchr(why, ':') != NULL)
+        *strrchr(why, ':') = '\0';
+    p11_err_set(rv, "%s", why);
+    return 0;
+}
+
 CK_RV p11_session_get(p11_token *t, p11_session *s)
 {
     CK_SLOT_ID slot;
     CK_RV rv = p11_module_check(t->m);
+    int refound = 0;
 
     if (rv != CKR_OK)
         return rv;
@@ -91,6 +118,13 @@ CK_RV p11_session_get(p11_token *t, p11_session *s)
         if (s->epoch >= t->floor) {
             t->nopen--;
             pthread_cond_signal(&t->cond);
+        }
+        /* The token went away while none of our sessions was open, and may be back in another
+         * slot: look for it once, as p11_session_drop does for a session that died. */
+        if (slot_gone(rv) && !refound && s->epoch == t->epoch) {
+            refound = 1;
+            if (token_refind_keep_error(t, slot))
+                continue;
         }
         /* The token allows fewer sessions than it said (other applications hold some):
          * lower our limit and wait for one of ours. */

@@ -90,22 +90,10 @@ static unsigned run_threads(p11_key *k, unsigned long *most_open)
     return failures;
 }
 
-/* A token and key of their own, so limits and counts are not shared with other tests. */
-static p11_key *own_key(p11_token **t)
-{
-    p11_key *k = NULL;
-    char uri[128];
-
-    CU_ASSERT_EQUAL_FATAL(p11_token_open(tu_module, tu_uri, tu_pin_spec, t), CKR_OK);
-    snprintf(uri, sizeof(uri), "pkcs11:object=%s", p11_key_label(key));
-    CU_ASSERT_EQUAL_FATAL(p11_key_find(*t, uri, &k), CKR_OK);
-    return k;
-}
-
 static void test_session_threads_get_own_sessions_and_reuse_them(void)
 {
     p11_token *t = NULL;
-    p11_key *k = own_key(&t);
+    p11_key *k = tu_key_own(p11_key_label(key), &t);
     unsigned long most;
 
     CU_ASSERT_EQUAL(p11_token_session_limit(t), 64); /* SoftHSM: effectively infinite */
@@ -120,7 +108,7 @@ static void test_session_threads_get_own_sessions_and_reuse_them(void)
 static void test_session_limit_is_honoured_and_callers_wait(void)
 {
     p11_token *t = NULL;
-    p11_key *k = own_key(&t);
+    p11_key *k = tu_key_own(p11_key_label(key), &t);
     unsigned long most;
 
     CU_ASSERT_EQUAL(p11_token_session_limit_set(t, 3), 3);
@@ -137,7 +125,7 @@ static void test_session_limit_is_honoured_and_callers_wait(void)
 static void test_session_reused_one_at_a_time(void)
 {
     p11_token *t = NULL;
-    p11_key *k = own_key(&t);
+    p11_key *k = tu_key_own(p11_key_label(key), &t);
 
     for (int i = 0; i < 20; i++)
         CU_ASSERT_EQUAL(decrypt_once(k), CKR_OK);
@@ -149,7 +137,7 @@ static void test_session_reused_one_at_a_time(void)
 static void test_session_token_free_closes_sessions(void)
 {
     p11_token *t = NULL;
-    p11_key *k = own_key(&t);
+    p11_key *k = tu_key_own(p11_key_label(key), &t);
     CK_SESSION_HANDLE idle[THREADS];
     unsigned long n, most;
     CK_SESSION_INFO si;
@@ -169,7 +157,7 @@ static void test_session_token_free_closes_sessions(void)
 static void test_session_closed_behind_our_back_is_reopened(void)
 {
     p11_token *t = NULL;
-    p11_key *k = own_key(&t);
+    p11_key *k = tu_key_own(p11_key_label(key), &t);
     unsigned long logins;
 
     CU_ASSERT_EQUAL(decrypt_once(k), CKR_OK);
@@ -198,7 +186,7 @@ static void test_session_closed_behind_our_back_is_reopened(void)
 static void test_session_logged_out_behind_our_back_logs_in_again(void)
 {
     p11_token *t = NULL;
-    p11_key *k = own_key(&t);
+    p11_key *k = tu_key_own(p11_key_label(key), &t);
     p11_session s;
 
     CU_ASSERT_EQUAL(decrypt_once(k), CKR_OK);
@@ -215,7 +203,7 @@ static void test_session_logged_out_behind_our_back_logs_in_again(void)
 static void test_session_token_gone_is_found_again(void)
 {
     p11_token *t = NULL;
-    p11_key *k = own_key(&t);
+    p11_key *k = tu_key_own(p11_key_label(key), &t);
     CK_SLOT_ID slot = t->slot;
     unsigned long epoch;
     p11_session s;

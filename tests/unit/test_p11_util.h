@@ -97,6 +97,19 @@ static inline p11_key *tu_key_new(const char *label, const uint8_t *id, size_t i
     return k;
 }
 
+/* A token of its own (its own pool, limit and counts, not shared with other tests) and the key
+ * labelled label found on it. */
+static inline p11_key *tu_key_own(const char *label, p11_token **t)
+{
+    p11_key *k = NULL;
+    char uri[128];
+
+    CU_ASSERT_EQUAL_FATAL(p11_token_open(tu_module, tu_uri, tu_pin_spec, t), CKR_OK);
+    snprintf(uri, sizeof(uri), "pkcs11:object=%s", label);
+    CU_ASSERT_EQUAL_FATAL(p11_key_find(*t, uri, &k), CKR_OK);
+    return k;
+}
+
 /* The CRT components of an OpenSSL RSA key (freed by tu_components_free). */
 static inline uint8_t *tu_bn(const EVP_PKEY *pk, const char *name, size_t *len)
 {

@@ -1,0 +1,99 @@
+#!/bin/sh
+# faults_cmk_token: `cmk encrypt`, `decrypt` and `rewrap` with the token behind
+# build/cmk-faultmod.so (docs/testing-faults.md): one lost session while wrapping or unwrapping
+# is mended; a device removed for good, a device error and a token gone fail in one line naming
+# the CKR and the token, leave nothing under the final name, no temporary file, and a file being
+# rewrapped as it was.
+. "$(dirname "$0")/lib.sh"
+cd "$WORK"
+fm="$BUILD_DIR/cmk-faultmod.so"
+key="tokfault-$$"
+[ -f "$fm" ] || { skip "fault module" "no $fm (make tests builds it)"; exit 0; }
+cmk() { # cmk through the fault module
+    "$BUILD_DIR/cmk" --module "$fm" --token "pkcs11:token=$CMK_TEST_TOKEN" \
+        --pin-source "file:$CMK_TEST_PIN_FILE" "$@"
+}
+export CMK_FAULT_MODULE="$CMK_TEST_MODULE" CMK_FAULT_CONTROL="$WORK/control" CMK_FAULT_LOG="$WORK/log"
+arm() { # arm RULE...: replaces the rules, empties the log
+    printf '%s\n' "$@" >control.tmp && mv control.tmp control && rm -f log
+}
+fired() { # fired WHAT: how many faults the log shows starting with WHAT
+    grep -c "^$1" log 2>/dev/null || true
+}
+"$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --token "$CMK_TEST_TOKEN" \
+    --pin-source "file:$CMK_TEST_PIN_FILE" --label "$key" --id 0a01 >/dev/null ||
+    { fail "make the CMK" "cmk-keygen failed"; exit 1; }
+head -c 300000 /dev/urandom >data
+arm ""
+if ! cmk encrypt --key "$key" -o data.cmk data 2>err; then
+    skip "cmk token fault tests" "cmk cannot encrypt here yet (the provider's store comes with \
+branch rsa): $(tail -n 1 err)"
+    exit 0
+fi
+sums=$(cksum data data.cmk)
+# nothing NAME FINAL: nothing under FINAL and no temporary file beside it
+nothing() {
+    check "$1: nothing under the final name" test ! -e "$2"
+    check "$1: no temporary file left" sh -c "if ls -a | grep cmk-tmp-; then exit 1; fi"
+}
+
+arm "C_Decrypt once CKR_SESSION_HANDLE_INVALID"
+check "decrypt: one lost session is mended" sh -c \
+    "'$BUILD_DIR/cmk' --module '$fm' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
+    --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o out.1 data.cmk && cmp data out.1"
+check "decrypt: ... the fault fired once" test "$(fired 'C_Decrypt CKR_SESSION_HANDLE_INVALID')" -eq 1
+
+arm "C_Encrypt once CKR_SESSION_HANDLE_INVALID"
+check "encrypt: one lost session is mended" cmk encrypt --key "$key" -o data.2.cmk data
+check "encrypt: ... the fault fired once" test "$(fired 'C_Encrypt CKR_SESSION_HANDLE_INVALID')" -eq 1
+arm ""
+check "encrypt: ... and the file decrypts" sh -c \
+    "'$BUILD_DIR/cmk' --module '$fm' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
+    --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o out.2 data.2.cmk && cmp data out.2"
+
+arm "C_Decrypt always CKR_DEVICE_REMOVED"
+refuse "decrypt: a device removed for good is named" \
+    "^cmk: unwrapping with key '$key' version 0a01: C_Decrypt with key '$key' on token '$CMK_TEST_TOKEN': CKR_DEVICE_REMOVED$" \
+    cmk decrypt -o out.3 data.cmk
+check "decrypt: ... tried twice, no more" test "$(fired 'C_Decrypt CKR_DEVICE_REMOVED')" -eq 2
+nothing "decrypt, device removed" out.3
+
+arm "C_Decrypt always CKR_DEVICE_MEMORY"
+refuse "decrypt: a device error is named" \
+    "^cmk: unwrapping with key '$key' .*on token '$CMK_TEST_TOKEN': CKR_DEVICE_MEMORY$" \
+    cmk decrypt -o out.4 data.cmk
+check "decrypt: ... and not retried" test "$(fired 'C_Decrypt CKR_DEVICE_MEMORY')" -eq 1
+nothing "decrypt, device error" out.4
+
+arm "C_Encrypt always CKR_DEVICE_REMOVED"
+refuse "encrypt: a device removed for good is named" \
+    "^cmk: wrapping a key under '$key': C_Encrypt with key '$key' on token '$CMK_TEST_TOKEN': CKR_DEVICE_REMOVED$" \
+    cmk encrypt --key "$key" -o out.5.cmk data
+nothing "encrypt, device removed" out.5.cmk
+
+# rewrap replaces the only copy: a fault that is mended rewraps it, any other leaves it as it was.
+cp data.cmk rw.cmk
+arm "C_Decrypt once CKR_SESSION_HANDLE_INVALID"
+check "rewrap: one lost session is mended" cmk rewrap rw.cmk
+check "rewrap: ... the file is rewrapped" sh -c "! cmp -s data.cmk rw.cmk"
+arm ""
+check "rewrap: ... and decrypts" sh -c \
+    "'$BUILD_DIR/cmk' --module '$fm' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
+    --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o out.rw rw.cmk && cmp data out.rw"
+cp rw.cmk rw.before
+for rule in "C_Decrypt always CKR_DEVICE_REMOVED" "C_Encrypt always CKR_DEVICE_MEMORY" \
+    "token removed"; do
+    arm "$rule"
+    refuse "rewrap: $rule: refused in one line" "^cmk: .*(CKR_|P11_R_)" cmk rewrap rw.cmk
+    check "rewrap: $rule: the file is unchanged" cmp rw.before rw.cmk
+    check "rewrap: $rule: no temporary file left" sh -c "if ls -a | grep cmk-tmp-; then exit 1; fi"
+done
+
+arm "token removed"
+refuse "decrypt: a token gone is named" "^cmk: .*no token matches 'pkcs11:token=$CMK_TEST_TOKEN" \
+    cmk decrypt -o out.6 data.cmk
+nothing "decrypt, token gone" out.6
+refuse "encrypt: a token gone is named" "^cmk: no token matches 'pkcs11:token=$CMK_TEST_TOKEN" \
+    cmk encrypt --key "$key" -o out.7.cmk data
+nothing "encrypt, token gone" out.7.cmk
+check "the inputs are intact" test "$(cksum data data.cmk)" = "$sums"
