@@ -5,6 +5,9 @@
  * destroyed.
  */
 #include "test_p11_util.h"
+#include <pthread.h>
+#include <time.h>
+#include <openssl/rand.h>
 #include "../../pkcs11/p11_version.h"
 
 static const p11_rsa_params oaep1 = {P11_RSA_OAEP, P11_HASH_SHA1, P11_HASH_SHA1, NULL, 0};
@@ -158,6 +161,61 @@ static void test_versions_destroyed(void)
                     P11_R_OBJECT_NOT_FOUND);
 }
 
+/* Four threads rotate one key at once, five times each, with time-based ids as cmk makes them:
+ * twenty versions, none lost, distinct ids, and the newest is what object= finds. */
+struct rotor {
+    const char *label;
+    int failed;
+};
+
+static void *rotor_run(void *arg)
+{
+    struct rotor *r = arg;
+
+    for (int i = 0; i < 5; i++) {
+        uint8_t id[P11_VERSION_ID_BYTES];
+        struct timespec ts;
+        unsigned long long us;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        us = (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000;
+        for (int b = 7; b >= 0; b--, us >>= 8)
+            id[b] = (uint8_t)us;
+        if (RAND_bytes(id + 8, 4) != 1 ||
+            p11_key_generate(tu_token, r->label, id, sizeof(id), 2048, P11_OP_DECRYPT) != CKR_OK)
+            r->failed++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_rotations_lose_no_version(void)
+{
+    struct rotor r = {tu_label("rotors"), 0};
+    pthread_t th[4];
+    p11_version *v = NULL;
+    size_t n = 0;
+    char uri[128];
+    const uint8_t *id;
+    size_t len;
+    p11_key *k = NULL;
+
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, rotor_run, &r), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    CU_ASSERT_EQUAL(r.failed, 0);
+    CU_ASSERT_EQUAL_FATAL(p11_versions_get(tu_token, r.label, &v, &n), CKR_OK);
+    CU_ASSERT_EQUAL(n, 20);
+    for (size_t i = 1; i < n; i++)
+        CU_ASSERT_TRUE(memcmp(v[i - 1].id, v[i].id, P11_VERSION_ID_BYTES) < 0);
+    snprintf(uri, sizeof(uri), "pkcs11:object=%s;type=private", r.label);
+    CU_ASSERT_EQUAL_FATAL(p11_key_find(tu_token, uri, &k), CKR_OK);
+    id = p11_key_id(k, &len);
+    TEST_ASSERT_BYTES(id, len, v[n - 1].id, v[n - 1].id_len);
+    p11_key_free(k);
+    p11_versions_free(v, n);
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -173,5 +231,7 @@ int main(void)
     CU_add_test(s, "disabled_in_another_process_is_refused_here",
                 test_disabled_in_another_process_is_refused_here);
     CU_add_test(s, "versions_destroyed", test_versions_destroyed);
+    CU_add_test(s, "concurrent_rotations_lose_no_version",
+                test_concurrent_rotations_lose_no_version);
     return testlib_run();
 }
