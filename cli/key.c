@@ -224,29 +224,38 @@ char *cli_audit_path(const cmk_cli *cli)
     return NULL;
 }
 
+char *cli_audit_path_ready(const cmk_cli *cli)
+{
+    char *path = cli_audit_path(cli), *dir, *slash;
+
+    /* the log's folder is made on first use, like the embedded token's */
+    if (path != NULL && (dir = strdup(path)) != NULL) {
+        if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+            *slash = '\0';
+            for (char *p = dir + 1; *p != '\0'; p++) {
+                if (*p == '/') {
+                    *p = '\0';
+                    mkdir(dir, 0755);
+                    *p = '/';
+                }
+            }
+            mkdir(dir, 0700);
+        }
+        free(dir);
+    }
+    return path;
+}
+
 int cli_audit(cmk_cli *cli, const char *key, const char *version, const char *op,
               const char *outcome, const char *detail)
 {
-    char *path = cli_audit_path(cli), *dir, *slash;
+    char *path = cli_audit_path_ready(cli);
     audit_event ev = {key, version, op, outcome, detail};
     int err;
 
     if (path == NULL)
         return cli_fail(CMK_EXIT_CONFIG, "no audit log: set audit-log in the config, "
                                          "CMK_AUDIT_LOG, or HOME");
-    /* the log's folder is made on first use, like the embedded token's */
-    if ((dir = strdup(path)) != NULL && (slash = strrchr(dir, '/')) != NULL && slash != dir) {
-        *slash = '\0';
-        for (char *p = dir + 1; *p != '\0'; p++) {
-            if (*p == '/') {
-                *p = '\0';
-                mkdir(dir, 0755);
-                *p = '/';
-            }
-        }
-        mkdir(dir, 0700);
-    }
-    free(dir);
     err = audit_log_append(path, &ev);
     if (err != 0)
         cli_fail(CMK_EXIT_FAIL, "audit log %s: %s", path, strerror(err));

@@ -67,5 +67,7 @@ int cli_key_refuse(cmk_cli *cli, const char *key, const char *version, const cha
 /* Path of the audit log: the `audit-log` setting, $CMK_AUDIT_LOG, else
  * $XDG_DATA_HOME/cmk/audit.log (~/.local/share/cmk/audit.log); NULL when none can be named. */
 char *cli_audit_path(const cmk_cli *cli);
+/* The same, with the log's folder made (mode 0700) when it is missing. */
+char *cli_audit_path_ready(const cmk_cli *cli);
 
 #endif

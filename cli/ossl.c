@@ -70,7 +70,7 @@ OSSL_LIB_CTX *cli_libctx(cmk_cli *cli)
     if (s->init_args != NULL)
         fprintf(f, "pkcs11-module-init-args = %s\n", s->init_args);
     /* the provider records its wraps and unwraps in cmk's audit log: one chain (key.h) */
-    if ((audit = cli_audit_path(cli)) != NULL)
+    if ((audit = cli_audit_path_ready(cli)) != NULL)
         fprintf(f, "audit-log = %s\n", audit);
     free(audit);
     if (fclose(f) != 0)
