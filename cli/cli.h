@@ -28,6 +28,7 @@ typedef struct cmk_settings {
     char *softhsm_conf;  /* SOFTHSM2_CONF to set before loading the module, or NULL */
     char *provider;      /* path of cmk.so */
     char *cache_seconds; /* how long an unwrapped intermediate key is reused; "0": never */
+    char *audit_log;     /* the audit log's path, or NULL for the default (key.h) */
     int embedded;        /* the settings are the embedded SoftHSM token's */
 } cmk_settings;
 

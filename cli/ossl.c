@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/provider.h>
 #include "cli.h"
+#include "key.h"
 
 #ifndef CMK_MODULESDIR
 #define CMK_MODULESDIR "/usr/lib/x86_64-linux-gnu/ossl-modules"
@@ -46,7 +47,7 @@ static char *provider_path(const cmk_settings *s)
 OSSL_LIB_CTX *cli_libctx(cmk_cli *cli)
 {
     const cmk_settings *s = &cli->s;
-    char *module = NULL, cnf[64];
+    char *module = NULL, *audit = NULL, cnf[64];
     int fd = -1;
     FILE *f = NULL;
     OSSL_LIB_CTX *ctx = NULL;
@@ -68,6 +69,10 @@ OSSL_LIB_CTX *cli_libctx(cmk_cli *cli)
         fprintf(f, "pkcs11-module-token-pin = %s\n", s->pin_source);
     if (s->init_args != NULL)
         fprintf(f, "pkcs11-module-init-args = %s\n", s->init_args);
+    /* the provider records its wraps and unwraps in cmk's audit log: one chain (key.h) */
+    if ((audit = cli_audit_path_ready(cli)) != NULL)
+        fprintf(f, "audit-log = %s\n", audit);
+    free(audit);
     if (fclose(f) != 0)
         goto err;
     snprintf(cnf, sizeof(cnf), "/proc/self/fd/%d", fd);
