@@ -54,6 +54,8 @@ OSSL_LIB_CTX *cli_libctx(cmk_cli *cli)
 
     if (cli->libctx != NULL)
         return cli->libctx;
+    if (cli_embedded_ensure(s) != CMK_EXIT_OK)
+        return NULL;
     if (s->softhsm_conf != NULL)
         setenv("SOFTHSM2_CONF", s->softhsm_conf, 1);
     if ((module = provider_path(s)) == NULL || (fd = memfd_create("cmk-openssl.cnf", 0)) < 0 ||

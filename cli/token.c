@@ -52,6 +52,8 @@ p11_token *cli_token(cmk_cli *cli)
 
     if (cli_tok != NULL)
         return cli_tok;
+    if (cli_embedded_ensure(&cli->s) != CMK_EXIT_OK)
+        return NULL;
     if (cli->s.softhsm_conf != NULL)
         setenv("SOFTHSM2_CONF", cli->s.softhsm_conf, 1);
     rv = p11_module_get(cli->s.module, cli->s.init_args, &cli_module);
