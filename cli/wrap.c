@@ -103,7 +103,11 @@ static EVP_PKEY *key_load(cmk_cli *cli, const char *name, const char *version)
     if (pkey == NULL) {
         const char *why = ossl_why();
 
-        cli_fail(ossl_exit_code(why), "key '%s' version %s: %s", name, version, why);
+        /* The provider's own message names the key when the key's state refused it. */
+        if (strstr(why, name) != NULL)
+            cli_fail(ossl_exit_code(why), "%s", why);
+        else
+            cli_fail(ossl_exit_code(why), "key '%s' version %s: %s", name, version, why);
     }
     free(uri);
     return pkey;
