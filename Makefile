@@ -28,6 +28,7 @@ IPSEC_MB := $(shell test -f /usr/include/intel-ipsec-mb.h && echo 1)
 P11_SRC   := $(wildcard pkcs11/*.c)
 PROV_SRC  := $(wildcard provider/*.c)
 ENV_SRC   := $(wildcard envelope/*.c)
+AUDIT_SRC := $(wildcard audit/*.c keystate/*.c)
 CLI_SRC   := $(wildcard cli/*.c)
 TOOL_SRC  := $(wildcard softhsm-config/*.c)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
@@ -37,6 +38,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 P11_OBJ   := $(P11_SRC:%.c=$(BUILD)/obj/%.o)
 PROV_OBJ  := $(PROV_SRC:%.c=$(BUILD)/obj/%.o)
 ENV_OBJ   := $(ENV_SRC:%.c=$(BUILD)/obj/%.o)
+AUDIT_OBJ := $(AUDIT_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TOOLS     := $(TOOL_SRC:softhsm-config/%.c=$(BUILD)/cmk-%)
 TEST_BINS := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -52,7 +54,8 @@ endif
 
 .SECONDARY:
 .PHONY: all deps check check-style check-tsan demo bench clean format tests
-all: $(BUILD)/cmk.so $(BUILD)/cmk $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(TOOLS)
+all: $(BUILD)/cmk.so $(BUILD)/cmk $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(BUILD)/libcmkstate.a \
+     $(TOOLS)
 tests: all $(TEST_BINS)
 
 deps:
@@ -70,16 +73,26 @@ $(BUILD)/libcmkenv.a: $(ENV_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/cmk.so: $(PROV_OBJ) $(BUILD)/libcmkp11.a
-	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $(PROV_OBJ) $(BUILD)/libcmkp11.a $(PROV_LIBS) $(LDLIBS)
+$(BUILD)/libcmkstate.a: $(AUDIT_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/cmk: $(CLI_OBJ) $(BUILD)/libcmkenv.a $(BUILD)/libcmkp11.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The cmk command's files but main.o, for the unit tests of its parts.
+$(BUILD)/libcmkcli.a: $(filter-out %/main.o,$(CLI_OBJ))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/cmk.so: $(PROV_OBJ) $(BUILD)/libcmkstate.a $(BUILD)/libcmkp11.a
+	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $(PROV_OBJ) $(BUILD)/libcmkstate.a $(BUILD)/libcmkp11.a $(PROV_LIBS) $(LDLIBS)
+
+$(BUILD)/cmk: $(CLI_OBJ) $(BUILD)/libcmkenv.a $(BUILD)/libcmkstate.a $(BUILD)/libcmkp11.a
+	$(CC) $(LDFLAGS) -o $@ $^ -ljson-c $(LDLIBS)
 
 $(BUILD)/cmk-%: $(BUILD)/obj/softhsm-config/%.o $(BUILD)/libcmkp11.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/testlib.o $(BUILD)/libcmkenv.a $(BUILD)/libcmkp11.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/testlib.o $(BUILD)/libcmkcli.a \
+		  $(BUILD)/libcmkenv.a $(BUILD)/libcmkstate.a $(BUILD)/libcmkp11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcunit -ljson-c $(LDLIBS)
 
@@ -116,8 +129,9 @@ bench:
 	@$(MAKE) --no-print-directory tests $(BENCHES)
 	@BUILD=$(BUILD) sh bench/run.sh
 
-FORMAT_SRC = $(P11_SRC) $(PROV_SRC) $(ENV_SRC) $(CLI_SRC) $(TOOL_SRC) $(TEST_SRC) $(TLIB_SRC) \
-	     $(BENCH_SRC) $(wildcard pkcs11/*.h provider/*.h envelope/*.h cli/*.h tests/unit/*.h)
+FORMAT_SRC = $(P11_SRC) $(PROV_SRC) $(ENV_SRC) $(AUDIT_SRC) $(CLI_SRC) $(TOOL_SRC) $(TEST_SRC) $(TLIB_SRC) \
+	     $(BENCH_SRC) $(wildcard pkcs11/*.h provider/*.h envelope/*.h audit/*.h keystate/*.h cli/*.h \
+	     tests/unit/*.h)
 format:
 	clang-format -i $(FORMAT_SRC)
 

@@ -28,6 +28,7 @@ typedef struct cmk_settings {
     char *softhsm_conf;  /* SOFTHSM2_CONF to set before loading the module, or NULL */
     char *provider;      /* path of cmk.so */
     char *cache_seconds; /* how long an unwrapped intermediate key is reused; "0": never */
+    char *audit_log;     /* the audit log's path, or NULL for the default (key.h) */
     int embedded;        /* the settings are the embedded SoftHSM token's */
 } cmk_settings;
 
@@ -49,6 +50,9 @@ void cli_settings_free(cmk_settings *s);
 
 /* embedded.c: the default token under $XDG_DATA_HOME/cmk (or ~/.local/share/cmk). */
 int cli_embedded_settings(cmk_settings *s);
+/* Makes the embedded token if the settings are its and it does not exist yet (first use);
+ * verbs that need no token (inspect) never make it. */
+int cli_embedded_ensure(const cmk_settings *s);
 
 /* ossl.c: the library context for the data plane, with the provider loaded from s. */
 OSSL_LIB_CTX *cli_libctx(cmk_cli *cli);

@@ -124,26 +124,39 @@ end:
 
 int cli_embedded_settings(cmk_settings *s)
 {
-    char *dir = embedded_dir(), *lock = NULL;
-    int lock_fd = -1, rc = CMK_EXIT_CONFIG;
+    char *dir = embedded_dir();
+    int rc = CMK_EXIT_CONFIG;
 
     if (dir == NULL)
         return cli_fail(CMK_EXIT_CONFIG, "no HOME or XDG_DATA_HOME for the embedded token; "
                                          "give --config or CMK_CONFIG");
-    if (mkdir_p(dir, 0700) != 0 || (lock = path_join(dir, ".lock")) == NULL ||
-        (lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-        flock(lock_fd, LOCK_EX) != 0) {
-        rc = cli_fail(CMK_EXIT_CONFIG, "cannot use %s: %s", dir, strerror(errno));
-        goto end;
-    }
     s->embedded = 1;
     s->module = strdup(CMK_SOFTHSM_MODULE);
     s->token = strdup("pkcs11:token=" CMK_EMBEDDED_TOKEN);
     s->softhsm_conf = path_join(dir, "softhsm2.conf");
     if (asprintf(&s->pin_source, "file:%s/user.pin", dir) < 0)
         s->pin_source = NULL;
-    if (s->module == NULL || s->token == NULL || s->softhsm_conf == NULL || s->pin_source == NULL)
+    if (s->module != NULL && s->token != NULL && s->softhsm_conf != NULL && s->pin_source != NULL)
+        rc = CMK_EXIT_OK;
+    free(dir);
+    return rc;
+}
+
+int cli_embedded_ensure(const cmk_settings *s)
+{
+    char *dir, *lock = NULL;
+    int lock_fd = -1, rc = CMK_EXIT_CONFIG;
+
+    if (!s->embedded || access(s->softhsm_conf, R_OK) == 0)
+        return CMK_EXIT_OK;
+    if ((dir = embedded_dir()) == NULL)
+        return cli_fail(CMK_EXIT_CONFIG, "no HOME or XDG_DATA_HOME for the embedded token");
+    if (mkdir_p(dir, 0700) != 0 || (lock = path_join(dir, ".lock")) == NULL ||
+        (lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+        flock(lock_fd, LOCK_EX) != 0) {
+        rc = cli_fail(CMK_EXIT_CONFIG, "cannot use %s: %s", dir, strerror(errno));
         goto end;
+    }
     /* Another cmk may be making it right now: the lock makes the second one wait, then see it. */
     rc = access(s->softhsm_conf, R_OK) == 0 ? CMK_EXIT_OK : embedded_make(dir, s);
 end:

@@ -46,6 +46,8 @@ static const struct {
     {"decrypt", cmd_decrypt, "decrypt files or a stream"},
     {"rewrap", cmd_rewrap, "move files to a key's current version; the body is not touched"},
     {"inspect", cmd_inspect, "show a file's header, without any key"},
+    {"key", cmd_key, "the key life cycle: create, rotate, disable, delete, ... (cmk key)"},
+    {"audit", cmd_audit, "list the audit log, or verify its chain (cmk audit verify)"},
 };
 
 static int usage(FILE *to, int code)

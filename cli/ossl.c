@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/provider.h>
 #include "cli.h"
+#include "key.h"
 
 #ifndef CMK_MODULESDIR
 #define CMK_MODULESDIR "/usr/lib/x86_64-linux-gnu/ossl-modules"
@@ -46,13 +47,15 @@ static char *provider_path(const cmk_settings *s)
 OSSL_LIB_CTX *cli_libctx(cmk_cli *cli)
 {
     const cmk_settings *s = &cli->s;
-    char *module = NULL, cnf[64];
+    char *module = NULL, *audit = NULL, cnf[64];
     int fd = -1;
     FILE *f = NULL;
     OSSL_LIB_CTX *ctx = NULL;
 
     if (cli->libctx != NULL)
         return cli->libctx;
+    if (cli_embedded_ensure(s) != CMK_EXIT_OK)
+        return NULL;
     if (s->softhsm_conf != NULL)
         setenv("SOFTHSM2_CONF", s->softhsm_conf, 1);
     if ((module = provider_path(s)) == NULL || (fd = memfd_create("cmk-openssl.cnf", 0)) < 0 ||
@@ -68,6 +71,10 @@ OSSL_LIB_CTX *cli_libctx(cmk_cli *cli)
         fprintf(f, "pkcs11-module-token-pin = %s\n", s->pin_source);
     if (s->init_args != NULL)
         fprintf(f, "pkcs11-module-init-args = %s\n", s->init_args);
+    /* the provider records its wraps and unwraps in cmk's audit log: one chain (key.h) */
+    if ((audit = cli_audit_path_ready(cli)) != NULL)
+        fprintf(f, "audit-log = %s\n", audit);
+    free(audit);
     if (fclose(f) != 0)
         goto err;
     snprintf(cnf, sizeof(cnf), "/proc/self/fd/%d", fd);

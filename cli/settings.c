@@ -39,6 +39,7 @@ static int settings_read_file(cmk_settings *s, const char *path)
         {"init-args", offsetof(cmk_settings, init_args)},
         {"softhsm-conf", offsetof(cmk_settings, softhsm_conf)},
         {"provider", offsetof(cmk_settings, provider)},
+        {"audit-log", offsetof(cmk_settings, audit_log)},
         {"key-cache-seconds", offsetof(cmk_settings, cache_seconds)},
     };
     char line[4096];
@@ -99,6 +100,7 @@ void cli_settings_free(cmk_settings *s)
     free(s->init_args);
     free(s->softhsm_conf);
     free(s->provider);
+    free(s->audit_log);
     free(s->cache_seconds);
     memset(s, 0, sizeof(*s));
 }

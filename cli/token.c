@@ -2,10 +2,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <time.h>
+#include "key.h"
 #include "token.h"
+#include "../pkcs11/p11_data.h"
+
+#define CLI_TOKEN_TRIES    10
+#define CLI_TOKEN_RETRY_US 30000
 
 static p11_module *cli_module;
 static p11_token *cli_tok;
+
+/* SoftHSM 2.6.1 quirk (pkcs11/p11_quirks.c, P11_QUIRK_TOKEN_READ_RACE): while another process
+ * writes to the token, opening it may find no token, and logging in may fail with
+ * CKR_GENERAL_ERROR or CKR_USER_PIN_NOT_INITIALIZED; the next try a moment later succeeds. */
+static int token_transient(CK_RV rv)
+{
+    return rv == P11_R_TOKEN_NOT_FOUND || rv == CKR_GENERAL_ERROR ||
+           rv == CKR_USER_PIN_NOT_INITIALIZED;
+}
+
+/* Opens the token and logs in (a search needs the login), retrying transient failures. */
+static CK_RV token_open(cmk_cli *cli)
+{
+    CK_RV rv = CKR_OK;
+
+    for (int i = 0; i < CLI_TOKEN_TRIES; i++) {
+        char **names = NULL;
+        size_t n = 0;
+
+        if (i > 0)
+            usleep(CLI_TOKEN_RETRY_US);
+        if (cli_tok == NULL)
+            rv = p11_token_open(cli_module, cli->s.token, cli->s.pin_source, &cli_tok);
+        if (cli_tok != NULL) {
+            rv = p11_data_labels_get(cli_tok, "cmk", &names, &n);
+            p11_labels_free(names, n);
+        }
+        if (!token_transient(rv))
+            break;
+    }
+    return rv;
+}
 
 p11_token *cli_token(cmk_cli *cli)
 {
@@ -13,11 +52,13 @@ p11_token *cli_token(cmk_cli *cli)
 
     if (cli_tok != NULL)
         return cli_tok;
+    if (cli_embedded_ensure(&cli->s) != CMK_EXIT_OK)
+        return NULL;
     if (cli->s.softhsm_conf != NULL)
         setenv("SOFTHSM2_CONF", cli->s.softhsm_conf, 1);
     rv = p11_module_get(cli->s.module, cli->s.init_args, &cli_module);
     if (rv == CKR_OK)
-        rv = p11_token_open(cli_module, cli->s.token, cli->s.pin_source, &cli_tok);
+        rv = token_open(cli);
     if (rv != CKR_OK) {
         cli_fail(CMK_EXIT_CONFIG, "%s", p11_err_detail());
         cli_token_close();
@@ -62,31 +103,64 @@ int cli_name_ok(const char *name)
     return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
-p11_key *cli_key_current(cmk_cli *cli, const char *name)
+/* The current version may wrap new data: the key is not deleted, its current version is
+ * enabled, it permits wrap, and now is inside its not-before/expiry window. */
+static int key_current_check(cmk_cli *cli, const cli_key *k, const char *hex)
+{
+    char why[200];
+
+    if (k->st.deleted_at == 0 && !cli_version_enabled(&k->v[k->nv - 1]))
+        return cli_key_refuse(cli, k->name, hex, "wrap",
+                              "key '%s' is disabled (current version %s): enable it to use it",
+                              k->name, hex);
+    if (!ks_state_wrap_ok(&k->st, (long long)time(NULL), why, sizeof(why)))
+        return cli_key_refuse(cli, k->name, hex, "wrap", "key '%s' %s", k->name, why);
+    return CMK_EXIT_OK;
+}
+
+int cli_key_current_get(cmk_cli *cli, const char *name, p11_key **out)
 {
     p11_token *t = cli_token(cli);
-    p11_key *k = NULL;
-    char *uri = NULL;
+    char hex[2 * P11_ID_MAX_BYTES + 1], pct[3 * P11_ID_MAX_BYTES + 1], *uri = NULL;
+    const p11_version *v;
+    cli_key k;
     CK_RV rv;
+    int rc;
 
+    *out = NULL;
     if (t == NULL)
-        return NULL;
-    if (!cli_name_ok(name)) {
-        cli_fail(CMK_EXIT_USAGE, "'%s' is not a key name (1-64 of A-Z a-z 0-9 . _ -)", name);
-        return NULL;
+        return CMK_EXIT_CONFIG;
+    if ((rc = cli_key_get_for_use(cli, name, &k)) != CMK_EXIT_OK)
+        return rc;
+    if ((v = cli_version_find(&k, NULL)) == NULL) {
+        rc = cli_fail(CMK_EXIT_FAIL, "key '%s' has no version in token '%s'", name,
+                      p11_token_label(t));
+        goto end;
     }
-    if (asprintf(&uri, "pkcs11:object=%s;type=private", name) < 0)
-        return NULL;
-    rv = p11_key_find(t, uri, &k);
+    cli_version_hex(v, hex);
+    if ((rc = key_current_check(cli, &k, hex)) != CMK_EXIT_OK)
+        goto end;
+    /* the version by its id (RFC 7512 percent-encoding), not "the newest": it was checked */
+    for (size_t i = 0; i < v->id_len; i++)
+        snprintf(pct + 3 * i, 4, "%%%02x", v->id[i]);
+    if (asprintf(&uri, "pkcs11:object=%s;type=private;id=%s", name, pct) < 0) {
+        rc = cli_fail(CMK_EXIT_FAIL, "out of memory");
+        goto end;
+    }
+    rv = p11_key_find(t, uri, out);
     free(uri);
-    if (rv == P11_R_OBJECT_NOT_FOUND) {
-        cli_fail(CMK_EXIT_FAIL, "no key named '%s' in token '%s'", name, p11_token_label(t));
-        return NULL;
-    }
-    if (rv != CKR_OK) {
-        cli_fail(cli_exit_for_rv(rv), "key '%s': %s", name, p11_err_detail());
-        return NULL;
-    }
+    if (rv != CKR_OK)
+        rc = cli_fail(cli_exit_for_rv(rv), "key '%s': %s", name, p11_err_detail());
+end:
+    cli_key_free(&k);
+    return rc;
+}
+
+p11_key *cli_key_current(cmk_cli *cli, const char *name)
+{
+    p11_key *k = NULL;
+
+    cli_key_current_get(cli, name, &k);
     return k;
 }
 

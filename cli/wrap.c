@@ -58,7 +58,7 @@ static const char *ossl_why(void)
 }
 
 /* PIN, module and token problems are configuration (exit 3); the provider's message names the
- * CKR or the layer's code, so the class is read off it. */
+ * CKR or the layer's code, so the class is read off it. A refusal by the key's state is 4. */
 static int ossl_exit_code(const char *why)
 {
     static const char *const config[] = {"CKR_PIN_",
@@ -68,7 +68,12 @@ static int ossl_exit_code(const char *why)
                                          "P11_R_TOKEN_NOT_FOUND",
                                          "CKR_TOKEN_NOT_PRESENT",
                                          "cannot load the cmk provider"};
+    const char *reason = ERR_reason_error_string(ERR_peek_last_error());
 
+    /* the provider's refusal by key state (disabled, deleted, expired, not yet valid;
+     * provider/key_state.h) */
+    if (reason != NULL && strncmp(reason, "the key's state forbids it", 26) == 0)
+        return CMK_EXIT_REFUSED;
     for (size_t i = 0; i < sizeof(config) / sizeof(config[0]); i++)
         if (strstr(why, config[i]) != NULL)
             return CMK_EXIT_CONFIG;
@@ -98,7 +103,11 @@ static EVP_PKEY *key_load(cmk_cli *cli, const char *name, const char *version)
     if (pkey == NULL) {
         const char *why = ossl_why();
 
-        cli_fail(ossl_exit_code(why), "key '%s' version %s: %s", name, version, why);
+        /* The provider's own message names the key when the key's state refused it. */
+        if (strstr(why, name) != NULL)
+            cli_fail(ossl_exit_code(why), "%s", why);
+        else
+            cli_fail(ossl_exit_code(why), "key '%s' version %s: %s", name, version, why);
     }
     free(uri);
     return pkey;

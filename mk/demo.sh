@@ -1,48 +1,83 @@
 #!/bin/sh
 # mk/demo.sh: `make demo`. The main job end to end, on a throw-away SoftHSM token in
-# build/demo: a CMK made in the token, a file envelope-encrypted under it by plain `openssl`
-# (AES-256-GCM data key wrapped with RSA-OAEP), decrypted with the key never leaving the token,
-# the key rotated and the old version revoked.
+# build/demo: a customer-managed key made in the token, a file encrypted and decrypted under
+# it, the key rotated (the file follows without being re-encrypted) and revoked (the data goes
+# dark, for cmk and for any other OpenSSL application alike), and the audit trail verified.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 b="$top/$BUILD"
 demo="$b/demo"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() {
+    printf '$ %s\n' "$*"
+    "$@"
+}
 
 step "1. A throw-away SoftHSM token in $BUILD/demo (random PINs in 0600 files)"
+rm -rf "$demo"
 sh "$top/softhsm-config/mktoken.sh" "$demo" demo >/dev/null
 . "$demo/env"
-ls -l "$demo"/*.pin | sed 's/^/   /'
-uri='pkcs11:token=demo;object=orders'
+cat >"$demo/cmk.conf" <<EOC
+# cmk's settings for the demo token (docs/cmk.md)
+module = $CMK_TEST_MODULE
+token = pkcs11:token=demo
+pin-source = file:$demo/user.pin
+softhsm-conf = $demo/softhsm2.conf
+audit-log = $demo/audit.log
+EOC
+export CMK_CONFIG="$demo/cmk.conf" PATH="$b:$PATH"
+cd "$demo"
+ls -l user.pin so.pin cmk.conf | sed 's/^/   /'
 
-step "2. A customer-managed key in the token: RSA-2048, sensitive, never extractable"
-run "$b/cmk-keygen" --module "$CMK_TEST_MODULE" --token demo --pin-source "file:$demo/user.pin" \
-    --label orders --id 01 --pubout "$demo/orders-v1.pub.pem"
-run openssl pkey -in "$uri" -pubout -text_pub -noout | head -n 3
-printf '   the private key cannot be exported:\n'
-openssl pkey -in "$uri" -out /dev/null 2>&1 | sed -n 1p | sed 's/^/   /' || true
+step "2. A customer-managed key, generated inside the token"
+run cmk key create orders --retention-days 7
+run cmk key show orders
+v1=$(cmk key show orders --json | sed 's/.*"current_version":"\([0-9a-f]*\)".*/\1/')
+echo "   any OpenSSL application reaches it by URI; only the public half ever leaves the token:"
+run openssl pkey -in 'pkcs11:token=demo;object=orders' -pubout -out orders.pub.pem
+printf '$ openssl pkey -in pkcs11:token=demo;object=orders -out private.pem\n'
+openssl pkey -in 'pkcs11:token=demo;object=orders' -out private.pem 2>&1 |
+    grep -m1 -o 'the private key of[^:]*' | sed 's/^/   /' || true
 
-step "3. Encrypt a file: AES-256-GCM under a fresh data key, the data key wrapped by the CMK"
-head -c 1048576 /dev/urandom >"$demo/orders.db"
-# A certificate for the CMK's public key, so `openssl cms` can address it as a recipient.
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$demo/ca.key" -out "$demo/ca.pem" \
-    -subj /CN=demo-ca -days 1 2>/dev/null
-openssl x509 -new -CA "$demo/ca.pem" -CAkey "$demo/ca.key" -subj /CN=orders \
-    -force_pubkey "$demo/orders-v1.pub.pem" -out "$demo/orders-v1.pem" 2>/dev/null ||
-    openssl req -new -key "$demo/ca.key" -subj /CN=orders 2>/dev/null |
-    openssl x509 -req -CA "$demo/ca.pem" -CAkey "$demo/ca.key" -days 1 \
-        -force_pubkey "$demo/orders-v1.pub.pem" -out "$demo/orders-v1.pem" 2>/dev/null
-run openssl cms -encrypt -binary -aes-256-gcm -recip "$demo/orders-v1.pem" \
-    -keyopt rsa_padding_mode:oaep -in "$demo/orders.db" -outform DER -out "$demo/orders.db.cms"
+step "3. Encrypt a file: AES-256-GCM, its key wrapped by the CMK in the token"
+head -c 3000000 /dev/urandom >orders.db
+cp orders.db orders.db.orig
+run cmk encrypt --key orders --context app=billing orders.db
+run cmk inspect orders.db.cmk
+rm orders.db
 
-step "4. Decrypt: the data key is unwrapped inside the token"
-run openssl cms -decrypt -binary -inform DER -in "$demo/orders.db.cms" -inkey "$uri" \
-    -recip "$demo/orders-v1.pem" -out "$demo/orders.db.out"
-run cmp "$demo/orders.db" "$demo/orders.db.out"
-echo "   round trip ok"
+step "4. Decrypt: the key is unwrapped inside the token, every chunk authenticated"
+run cmk decrypt --context app=billing orders.db.cmk
+run cmp orders.db orders.db.orig && echo "   round trip ok"
 
-step "5. Rotation and revocation"
-echo "   (the cmk command's key verbs — rotate, disable, delete, purge — come with the key life-cycle work;"
-echo "    see docs/ for the plan. Until then the demo stops here.)"
+step "5. Rotate the key; the file follows by rewrapping its header (the body is not touched)"
+run cmk key rotate orders
+run cmk rewrap orders.db.cmk
+run cmk inspect orders.db.cmk
+run cmk decrypt --force --context app=billing -o orders.db orders.db.cmk
+run cmp orders.db orders.db.orig && echo "   still readable under the new version"
+
+step "6. Revoke: disable the key in the token; the data goes dark for every application"
+run cmk key disable orders
+printf '$ cmk decrypt orders.db.cmk\n'
+if cmk decrypt --force -o orders.db orders.db.cmk; then
+    echo "demo: a disabled key still decrypted" >&2
+    exit 1
+fi
+head -c 32 /dev/urandom >dk
+openssl pkeyutl -encrypt -pubin -inkey orders.pub.pem -pkeyopt rsa_padding_mode:oaep -in dk -out dk.wrapped
+printf '$ openssl pkeyutl -decrypt -inkey pkcs11:token=demo;object=orders ...\n'
+if openssl pkeyutl -decrypt -inkey 'pkcs11:token=demo;object=orders' -pkeyopt rsa_padding_mode:oaep \
+    -in dk.wrapped -out dk.out 2>err; then
+    echo "demo: a disabled key still unwrapped through openssl" >&2
+    exit 1
+fi
+grep -m1 -o "key 'orders'.*" err | sed 's/^/   /'
+run cmk key enable orders
+run cmk decrypt --force -o orders.db orders.db.cmk && echo "   re-enabled: readable again"
+
+step "7. The audit trail: every operation, hash-chained"
+run cmk audit --key orders
+run cmk audit verify
+printf '\nThe demo token, its settings and the files are in %s.\n' "$BUILD/demo"

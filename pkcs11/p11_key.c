@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "p11_key_internal.h"
+#include "p11_object_internal.h"
 
 #define KEY_FIND_MAX 8 /* enough to tell "one" from "several" and pick by modulus */
 
@@ -170,6 +171,12 @@ static CK_RV uri_object_find(p11_token *t, CK_SESSION_HANDLE s, struct key_find_
     *out = CK_INVALID_HANDLE;
     if (rv != CKR_OK)
         return rv;
+    /* Several versions of one key (p11_version.h) and no id=: the current one. */
+    if (count > 1 && p11_uri_object_attr(a->uri, CKA_ID) == NULL) {
+        rv = p11_version_current_find(t, s, tmpl, n, out);
+        if (rv != CKR_OK || *out != CK_INVALID_HANDLE)
+            return rv;
+    }
     if (count > 1)
         return p11_err_set(P11_R_OBJECT_AMBIGUOUS, "'%s' matches %lu RSA %s keys on token '%s'",
                            a->uri_s, (unsigned long)count,

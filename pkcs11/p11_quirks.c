@@ -4,6 +4,7 @@
  */
 #include <string.h>
 #include "p11_internal.h"
+#include "p11_object_internal.h"
 
 static const struct {
     const char *manufacturer;     /* CK_INFO.manufacturerID, blank-padded prefix */
@@ -26,6 +27,17 @@ static const struct {
      "C_DecryptInit accepts one but ignores it: a ciphertext made without a label decrypts under "
      "any label, and one made with a label fails with CKR_GENERAL_ERROR "
      "(tests/unit/test_p11_rsa.c, rsa_softhsm_ignores_oaep_label)"},
+    {"SoftHSM", 2, 6, P11_QUIRK_DATA_VALUE_FIXED,
+     "SoftHSM 2.6.1: C_SetAttributeValue of CKA_VALUE on a CKO_DATA object made with "
+     "CKA_MODIFIABLE true returns CKR_ATTRIBUTE_READ_ONLY (PKCS#11 v2.40 4.5 lets it change); "
+     "p11_data.c replaces the object instead (tests/unit/test_p11_data.c, "
+     "data_value_set_is_read_only)"},
+    {"SoftHSM", 2, 6, P11_QUIRK_TOKEN_READ_RACE,
+     "SoftHSM 2.6.1 (file backend): while another process generates keys in the token, "
+     "C_GetTokenInfo may show no initialized token (P11_R_TOKEN_NOT_FOUND) and C_Login may "
+     "return CKR_GENERAL_ERROR or CKR_USER_PIN_NOT_INITIALIZED; a retry 30 ms later succeeds. "
+     "Seen with 3 concurrent `cmk key rotate` of one key, about 1 in 4 processes "
+     "(tests/e2e/cmk_key.sh, concurrent rotations); cli/token.c retries"},
 };
 
 unsigned p11_quirks_get(const CK_INFO *info)

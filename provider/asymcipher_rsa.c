@@ -13,6 +13,7 @@
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
+#include "key_state.h"
 #include "prov_algs.h"
 #include "rsa_key.h"
 
@@ -102,7 +103,12 @@ static int rsa_asym_init(CMK_RSA_ASYM_CTX *ctx, CMK_RSA_KEY *key, const OSSL_PAR
 
 static int rsa_asym_encrypt_init(void *vctx, void *provkey, const OSSL_PARAM params[])
 {
-    return rsa_asym_init(vctx, provkey, params);
+    CMK_RSA_ASYM_CTX *ctx = vctx;
+    CMK_RSA_KEY *key = provkey;
+
+    if (key != NULL && key->p11 != NULL && !cmk_key_state_wrap_check(ctx->prov, key->p11))
+        return 0;
+    return rsa_asym_init(ctx, key, params);
 }
 
 static int rsa_asym_decrypt_init(void *vctx, void *provkey, const OSSL_PARAM params[])
@@ -132,7 +138,10 @@ static int rsa_asym_encrypt(void *vctx, unsigned char *out, size_t *outlen, size
         return 0;
     }
     *outlen = outsize;
-    return cmk_rsa_key_encrypt(ctx->key, &ctx->p, out, outlen, in, inlen);
+    if (!cmk_rsa_key_encrypt(ctx->key, &ctx->p, out, outlen, in, inlen))
+        return 0;
+    cmk_audit(ctx->prov, ctx->key->p11, "wrap", "ok", NULL);
+    return 1;
 }
 
 /* OAEP with a label on a token that ignores labels (SoftHSM 2.6.1: docs/pkcs11-layer.md, quirks):
@@ -149,7 +158,7 @@ static int oaep_label_decrypt(CMK_RSA_ASYM_CTX *ctx, unsigned char *out, size_t 
     CK_RV rv;
 
     if ((rv = p11_rsa_decrypt(ctx->key->p11, &raw, in, inlen, em, &n)) != CKR_OK) {
-        CMK_ERR_P11(ctx->prov, rv);
+        cmk_key_state_raise_p11(ctx->prov, ctx->key->p11, "unwrap", rv);
         return 0;
     }
     len = cmk_rsa_oaep_decode(ctx->prov, msg, sizeof(msg), em, n, ctx->key->bytes, &ctx->p);
@@ -186,10 +195,14 @@ static int rsa_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen, size
         return 1;
     }
     rv = p11_rsa_decrypt(ctx->key->p11, &ctx->p, in, inlen, to, &n);
-    if (rv == P11_R_UNSUPPORTED && ctx->p.padding == P11_RSA_OAEP && ctx->p.label_len > 0)
-        return oaep_label_decrypt(ctx, out, outlen, outsize, in, inlen);
+    if (rv == P11_R_UNSUPPORTED && ctx->p.padding == P11_RSA_OAEP && ctx->p.label_len > 0) {
+        if (!oaep_label_decrypt(ctx, out, outlen, outsize, in, inlen))
+            return 0;
+        cmk_audit(ctx->prov, ctx->key->p11, "unwrap", "ok", NULL);
+        return 1;
+    }
     if (rv != CKR_OK) {
-        CMK_ERR_P11(ctx->prov, rv);
+        cmk_key_state_raise_p11(ctx->prov, ctx->key->p11, "unwrap", rv);
         return 0;
     }
     if (to == buf) {
@@ -202,6 +215,7 @@ static int rsa_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen, size
         OPENSSL_cleanse(buf, n);
     }
     *outlen = n;
+    cmk_audit(ctx->prov, ctx->key->p11, "unwrap", "ok", NULL);
     return 1;
 }
 

@@ -11,6 +11,7 @@
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include "key_state.h"
 #include "prov_algs.h"
 #include "rsa_key.h"
 
@@ -74,7 +75,12 @@ static int rsa_kem_init(CMK_RSA_KEM_CTX *ctx, CMK_RSA_KEY *key, const OSSL_PARAM
 
 static int rsa_kem_encapsulate_init(void *vctx, void *provkey, const OSSL_PARAM params[])
 {
-    return rsa_kem_init(vctx, provkey, params);
+    CMK_RSA_KEM_CTX *ctx = vctx;
+    CMK_RSA_KEY *key = provkey;
+
+    if (key != NULL && key->p11 != NULL && !cmk_key_state_wrap_check(ctx->prov, key->p11))
+        return 0;
+    return rsa_kem_init(ctx, key, params);
 }
 
 static int rsa_kem_decapsulate_init(void *vctx, void *provkey, const OSSL_PARAM params[])
@@ -128,6 +134,7 @@ static int rsa_kem_encapsulate(void *vctx, unsigned char *out, size_t *outlen,
     }
     *outlen = n;
     *secretlen = CMK_KEM_SECRET_BYTES;
+    cmk_audit(ctx->prov, ctx->key->p11, "wrap", "ok", "KEM");
     return 1;
 }
 
@@ -150,7 +157,7 @@ static int rsa_kem_decapsulate(void *vctx, unsigned char *out, size_t *outlen,
         return 0;
     }
     if ((rv = p11_rsa_decrypt(ctx->key->p11, &ctx->p, in, inlen, buf, &n)) != CKR_OK) {
-        CMK_ERR_P11(ctx->prov, rv);
+        cmk_key_state_raise_p11(ctx->prov, ctx->key->p11, "unwrap", rv);
         return 0;
     }
     if (n != CMK_KEM_SECRET_BYTES) {
@@ -160,6 +167,7 @@ static int rsa_kem_decapsulate(void *vctx, unsigned char *out, size_t *outlen,
     }
     memcpy(out, buf, n);
     *outlen = n;
+    cmk_audit(ctx->prov, ctx->key->p11, "unwrap", "ok", "KEM");
     ret = 1;
 end:
     OPENSSL_cleanse(buf, n);

@@ -32,6 +32,7 @@ typedef struct cmk_prov {
     char *module_path; /* pkcs11-module-path */
     char *token_pin;   /* pkcs11-module-token-pin: file:PATH, env:VAR or literal */
     char *init_args;   /* pkcs11-module-init-args: C_Initialize pReserved */
+    char *audit_log;   /* audit-log: where wraps, unwraps and refusals are recorded, or NULL */
 
     pthread_mutex_t lock; /* guards module and tokens */
     p11_module *module;   /* loaded at first use, not at provider init */
@@ -50,7 +51,8 @@ enum cmk_reason {
     CMK_R_BUFFER_TOO_SMALL,
     CMK_R_NO_PRIVATE_KEY, /* a private operation on a public-only key */
     CMK_R_INTERNAL,
-    CMK_R_BAD_TAG, /* AEAD tag mismatch */
+    CMK_R_BAD_TAG,   /* AEAD tag mismatch */
+    CMK_R_KEY_STATE, /* the key is disabled, deleted, expired or not yet valid (key_state.h) */
 };
 
 const OSSL_ITEM *cmk_reason_strings(void);

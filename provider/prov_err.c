@@ -15,6 +15,7 @@ static const OSSL_ITEM reason_strings[] = {
     {CMK_R_NO_PRIVATE_KEY, "operation needs the private key"},
     {CMK_R_INTERNAL, "internal error"},
     {CMK_R_BAD_TAG, "authentication tag mismatch"},
+    {CMK_R_KEY_STATE, "the key's state forbids it (disabled, deleted, expired, not yet valid)"},
     {0, NULL},
 };
 

@@ -101,6 +101,7 @@ static void cmk_prov_free(CMK_PROV *prov)
     free(prov->module_path);
     OPENSSL_clear_free(prov->token_pin, prov->token_pin ? strlen(prov->token_pin) : 0);
     free(prov->init_args);
+    free(prov->audit_log);
     free(prov);
 }
 
@@ -122,11 +123,12 @@ static const OSSL_DISPATCH cmk_dispatch[] = {
  * configurations carry over). */
 static int cmk_config_read(CMK_PROV *prov, OSSL_FUNC_core_get_params_fn *core_get_params)
 {
-    char *path = NULL, *pin = NULL, *init_args = NULL;
+    char *path = NULL, *pin = NULL, *init_args = NULL, *audit = NULL;
     OSSL_PARAM params[] = {
         OSSL_PARAM_utf8_ptr("pkcs11-module-path", &path, 0),
         OSSL_PARAM_utf8_ptr("pkcs11-module-token-pin", &pin, 0),
         OSSL_PARAM_utf8_ptr("pkcs11-module-init-args", &init_args, 0),
+        OSSL_PARAM_utf8_ptr("audit-log", &audit, 0),
         OSSL_PARAM_END,
     };
 
@@ -134,7 +136,8 @@ static int cmk_config_read(CMK_PROV *prov, OSSL_FUNC_core_get_params_fn *core_ge
         return 0;
     if ((path != NULL && (prov->module_path = strdup(path)) == NULL) ||
         (pin != NULL && (prov->token_pin = strdup(pin)) == NULL) ||
-        (init_args != NULL && (prov->init_args = strdup(init_args)) == NULL))
+        (init_args != NULL && (prov->init_args = strdup(init_args)) == NULL) ||
+        (audit != NULL && (prov->audit_log = strdup(audit)) == NULL))
         return 0;
     return 1;
 }

@@ -21,6 +21,7 @@
 #include <openssl/params.h>
 #include <openssl/store.h>
 #include "prov_algs.h"
+#include "key_state.h"
 #include "rsa_key.h"
 
 static OSSL_FUNC_store_open_fn store_open;
@@ -125,6 +126,8 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cb
         CMK_ERR_P11(ctx->prov, rv);
         return 0;
     }
+    if (!cmk_key_state_load_check(ctx->prov, ctx->key))
+        return 0;
     params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type);
     params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, "RSA", 0);
     params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &ref, sizeof(ref));

@@ -21,6 +21,12 @@ if ! BUILD=$BUILD sh "$top/softhsm-config/mktoken.sh" "$tokdir" cmk-test >"$logs
     exit 1
 fi
 . "$tokdir/env"
+# No test may touch the user's own files: the embedded token and its audit log live under HOME.
+export HOME="$top/$BUILD/test-home" XDG_DATA_HOME="$top/$BUILD/test-home/.local/share"
+rm -rf "$HOME" && mkdir -p "$HOME"
+# cmk (and the provider it loads) record key operations in an audit log: the tests' go beside
+# the throw-away token, never into the user's own (~/.local/share/cmk/audit.log).
+export CMK_AUDIT_LOG="$tokdir/audit.log"
 
 passed=0 failed=0 skipped=0
 run_one() { # name command...

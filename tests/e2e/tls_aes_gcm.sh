@@ -135,7 +135,13 @@ records_through() {
     fi
 }
 
-if command -v gdb >/dev/null 2>&1; then
+case "${LD_PRELOAD:-}" in
+*san*)
+    # gdb would run under the preloaded sanitizer runtime too, and stall until its timeout.
+    skip "records went through cmk's AES-GCM" "not under a sanitizer run (gdb counts the calls)"
+    ;;
+*) false ;;
+esac || if command -v gdb >/dev/null 2>&1; then
     # shellcheck disable=SC2086
     records_through "TLS 1.3 records went through cmk's AES-GCM" gcm_update $TLS13
     # shellcheck disable=SC2086

@@ -1,0 +1,258 @@
+/*
+ * p11_data.c - application data objects (CKO_DATA, PKCS#11 v2.40 section 4.5): CKA_APPLICATION
+ * and CKA_LABEL name one, CKA_VALUE holds its bytes. Made with C_CreateObject as private token
+ * objects. A value is replaced by creating the new object first and then destroying the old
+ * one, so a reader never finds none: SoftHSM 2.6.1 refuses C_SetAttributeValue of a data
+ * object's CKA_VALUE with CKR_ATTRIBUTE_READ_ONLY (p11_quirks.c), and a new object is what
+ * every token allows.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "p11_object_internal.h"
+#include "p11_data.h"
+
+struct data_arg {
+    const char *app, *label;
+    const uint8_t *val;
+    size_t len;
+    int create_only;
+    uint8_t *out;
+    size_t out_len;
+    char **labels;
+    size_t count;
+};
+
+static CK_RV data_find(p11_token *t, CK_SESSION_HANDLE s, const struct data_arg *a,
+                       CK_OBJECT_HANDLE **found, CK_ULONG *count)
+{
+    CK_OBJECT_CLASS cls = CKO_DATA;
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_APPLICATION, (void *)a->app, strlen(a->app)},
+        {CKA_LABEL, (void *)a->label, a->label != NULL ? strlen(a->label) : 0},
+    };
+
+    return p11_objects_find(t, s, tmpl, a->label != NULL ? 3 : 2, found, count);
+}
+
+static CK_RV value_read(p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+                        CK_ATTRIBUTE_TYPE type, uint8_t **out, size_t *len)
+{
+    CK_ATTRIBUTE a = {type, NULL, 0};
+    CK_RV rv = t->f->C_GetAttributeValue(s, h, &a, 1);
+
+    *out = NULL;
+    if (rv != CKR_OK)
+        return p11_err_set(rv, "C_GetAttributeValue of a data object on token '%s'", t->label);
+    if (a.ulValueLen > P11_DATA_MAX_BYTES)
+        return p11_err_set(P11_R_BAD_ARGUMENT,
+                           "a data object on token '%s' holds %lu bytes "
+                           "(at most %d)",
+                           t->label, (unsigned long)a.ulValueLen, P11_DATA_MAX_BYTES);
+    if ((a.pValue = malloc(a.ulValueLen + 1)) == NULL)
+        return p11_err_set(P11_R_OUT_OF_MEMORY, "data object");
+    rv = t->f->C_GetAttributeValue(s, h, &a, 1);
+    if (rv != CKR_OK) {
+        free(a.pValue);
+        return p11_err_set(rv, "C_GetAttributeValue of a data object on token '%s'", t->label);
+    }
+    ((uint8_t *)a.pValue)[a.ulValueLen] = 0;
+    *out = a.pValue;
+    *len = a.ulValueLen;
+    return CKR_OK;
+}
+
+/* Byte order, a shorter prefix first. */
+static int value_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+
+    return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
+static CK_RV data_get(p11_token *t, p11_session *s, void *arg)
+{
+    struct data_arg *a = arg;
+    CK_OBJECT_HANDLE *found = NULL;
+    CK_ULONG count = 0;
+    CK_RV rv = data_find(t, s->h, a, &found, &count);
+
+    free(a->out);
+    a->out = NULL;
+    if (rv == CKR_OK && count == 0)
+        rv = p11_err_set(P11_R_OBJECT_NOT_FOUND, "no data object '%s' on token '%s'", a->label,
+                         t->label);
+    /* Several: a writer is between its create and its destroy, or two writers raced. */
+    for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++) {
+        uint8_t *v = NULL;
+        size_t len = 0;
+        CK_RV r = value_read(t, s->h, found[i], CKA_VALUE, &v, &len);
+
+        if (r == CKR_OBJECT_HANDLE_INVALID && count > 1)
+            continue; /* destroyed by that writer meanwhile */
+        if (r != CKR_OK) {
+            rv = r;
+            break;
+        }
+        if (a->out == NULL || value_cmp(v, len, a->out, a->out_len) > 0) {
+            free(a->out);
+            a->out = v;
+            a->out_len = len;
+        } else {
+            free(v);
+        }
+    }
+    if (rv == CKR_OK && a->out == NULL)
+        rv = p11_err_set(P11_R_OBJECT_NOT_FOUND, "no data object '%s' on token '%s'", a->label,
+                         t->label);
+    free(found);
+    return rv;
+}
+
+CK_RV p11_data_get(p11_token *t, const char *app, const char *label, uint8_t **val, size_t *len)
+{
+    struct data_arg a = {app, label, NULL, 0, 0, NULL, 0, NULL, 0};
+    CK_RV rv;
+
+    *val = NULL;
+    *len = 0;
+    if (app == NULL || label == NULL)
+        return p11_err_set(P11_R_BAD_ARGUMENT, "data object: an application and a label");
+    rv = p11_token_run(t, data_get, &a);
+    if (rv != CKR_OK) {
+        free(a.out);
+        return rv;
+    }
+    *val = a.out;
+    *len = a.out_len;
+    return CKR_OK;
+}
+
+static CK_RV data_put(p11_token *t, p11_session *s, void *arg)
+{
+    struct data_arg *a = arg;
+    CK_OBJECT_CLASS cls = CKO_DATA;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_TOKEN, &yes, sizeof(yes)},
+        {CKA_PRIVATE, &yes, sizeof(yes)},
+        {CKA_MODIFIABLE, &yes, sizeof(yes)},
+        {CKA_APPLICATION, (void *)a->app, strlen(a->app)},
+        {CKA_LABEL, (void *)a->label, strlen(a->label)},
+        {CKA_VALUE, (void *)a->val, a->len},
+    };
+    CK_OBJECT_HANDLE *found = NULL, h;
+    CK_ULONG count = 0;
+    CK_RV rv = data_find(t, s->h, a, &found, &count);
+
+    if (rv == CKR_OK && count > 0 && a->create_only)
+        rv = p11_err_set(P11_R_OBJECT_AMBIGUOUS, "data object '%s' already on token '%s'", a->label,
+                         t->label);
+    if (rv == CKR_OK) {
+        rv = t->f->C_CreateObject(s->h, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h);
+        if (rv != CKR_OK)
+            p11_err_set(rv, "C_CreateObject (data object '%s') on token '%s'", a->label, t->label);
+    }
+    /* The new object is in place: the old ones go (one another writer destroyed already is
+     * CKR_OBJECT_HANDLE_INVALID, which is what we wanted). */
+    for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++) {
+        CK_RV r = t->f->C_DestroyObject(s->h, found[i]);
+
+        if (r != CKR_OK && r != CKR_OBJECT_HANDLE_INVALID)
+            rv = p11_err_set(r, "C_DestroyObject (old data object '%s') on token '%s'", a->label,
+                             t->label);
+    }
+    free(found);
+    return rv;
+}
+
+CK_RV p11_data_put(p11_token *t, const char *app, const char *label, const uint8_t *val, size_t len,
+                   int create_only)
+{
+    struct data_arg a = {app, label, val, len, create_only, NULL, 0, NULL, 0};
+
+    if (app == NULL || label == NULL || (val == NULL && len > 0) || len > P11_DATA_MAX_BYTES)
+        return p11_err_set(P11_R_BAD_ARGUMENT,
+                           "data object: an application, a label and at "
+                           "most %d bytes",
+                           P11_DATA_MAX_BYTES);
+    return p11_token_run(t, data_put, &a);
+}
+
+static CK_RV data_destroy(p11_token *t, p11_session *s, void *arg)
+{
+    struct data_arg *a = arg;
+    CK_OBJECT_HANDLE *found = NULL;
+    CK_ULONG count = 0;
+    CK_RV rv = data_find(t, s->h, a, &found, &count);
+
+    if (rv == CKR_OK && count == 0)
+        rv = p11_err_set(P11_R_OBJECT_NOT_FOUND, "no data object '%s' on token '%s'", a->label,
+                         t->label);
+    for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++) {
+        rv = t->f->C_DestroyObject(s->h, found[i]);
+        if (rv != CKR_OK)
+            p11_err_set(rv, "C_DestroyObject (data object '%s') on token '%s'", a->label, t->label);
+    }
+    free(found);
+    return rv;
+}
+
+CK_RV p11_data_destroy(p11_token *t, const char *app, const char *label)
+{
+    struct data_arg a = {app, label, NULL, 0, 0, NULL, 0, NULL, 0};
+
+    if (app == NULL || label == NULL)
+        return p11_err_set(P11_R_BAD_ARGUMENT, "data object: an application and a label");
+    return p11_token_run(t, data_destroy, &a);
+}
+
+static CK_RV labels_get(p11_token *t, p11_session *s, void *arg)
+{
+    struct data_arg *a = arg;
+    CK_OBJECT_HANDLE *found = NULL;
+    CK_ULONG count = 0;
+    CK_RV rv = data_find(t, s->h, a, &found, &count);
+
+    p11_labels_free(a->labels, a->count);
+    a->labels = NULL;
+    a->count = 0;
+    if (rv == CKR_OK && count > 0 && (a->labels = calloc(count, sizeof(char *))) == NULL)
+        rv = p11_err_set(P11_R_OUT_OF_MEMORY, "labels");
+    for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++) {
+        size_t len;
+
+        rv = value_read(t, s->h, found[i], CKA_LABEL, (uint8_t **)&a->labels[a->count], &len);
+        if (rv == CKR_OK)
+            a->count++;
+    }
+    free(found);
+    return rv;
+}
+
+CK_RV p11_data_labels_get(p11_token *t, const char *app, char ***labels, size_t *count)
+{
+    struct data_arg a = {app, NULL, NULL, 0, 0, NULL, 0, NULL, 0};
+    CK_RV rv;
+
+    *labels = NULL;
+    *count = 0;
+    if (app == NULL)
+        return p11_err_set(P11_R_BAD_ARGUMENT, "data objects: an application is needed");
+    rv = p11_token_run(t, labels_get, &a);
+    if (rv != CKR_OK) {
+        p11_labels_free(a.labels, a.count);
+        return rv;
+    }
+    *labels = a.labels;
+    *count = a.count;
+    return CKR_OK;
+}
+
+void p11_labels_free(char **labels, size_t count)
+{
+    for (size_t i = 0; labels != NULL && i < count; i++)
+        free(labels[i]);
+    free(labels);
+}
