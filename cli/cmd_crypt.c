@@ -23,6 +23,7 @@
 #include "progress.h"
 #include "token.h"
 #include "wrap.h"
+#include "../envelope/secret.h"
 #include "../envelope/stream.h"
 
 #define CMK_DEFAULT_CHUNK_BYTES (1u << 20) /* docs/benchmarks.md: why 1 MiB */
@@ -199,10 +200,14 @@ static int file_decrypt(cmk_cli *cli, const crypt_args *a, int in_fd, int out_fd
     env_header h;
     env_header_err herr;
     env_buf raw = {0};
-    uint8_t ikm[ENV_KEY_BYTES];
+    uint8_t *ikm = env_secret_new(ENV_KEY_BYTES);
     env_err e;
     int rc;
 
+    if (ikm == NULL) {
+        rc = cli_fail(CMK_EXIT_FAIL, "out of memory");
+        goto end;
+    }
     if ((e = env_stream_header_read(in_fd, &h, &raw, &herr)) != ENV_OK) {
         rc = e == ENV_E_HEADER ? cli_fail(CMK_EXIT_FAIL, "%s: %s", in, env_header_err_str(herr))
                                : stream_status(e, in, out);
@@ -222,7 +227,7 @@ static int file_decrypt(cmk_cli *cli, const crypt_args *a, int in_fd, int out_fd
     rc = stream_status(e, in, out);
 end:
     cli_progress_end(&pr);
-    OPENSSL_cleanse(ikm, sizeof(ikm));
+    env_secret_free(ikm, ENV_KEY_BYTES);
     env_buf_free(&raw);
     return rc;
 }
@@ -279,7 +284,7 @@ static int crypt_main(cmk_cli *cli, int argc, char **argv, int encrypt)
 {
     crypt_args a = {.encrypt = encrypt};
     env_header tmpl = {0};
-    uint8_t ikm[ENV_KEY_BYTES];
+    uint8_t *ikm = NULL;
     p11_key *k = NULL;
     char *version = NULL;
     int rc, nin, nfailed = 0;
@@ -287,8 +292,13 @@ static int crypt_main(cmk_cli *cli, int argc, char **argv, int encrypt)
     if ((rc = crypt_args_parse(&a, argc, argv)) != CMK_EXIT_OK)
         return rc;
     if (encrypt) {
-        if ((k = cli_key_current(cli, a.key)) == NULL || (version = cli_key_version(k)) == NULL)
+        /* The intermediate key of this call: in locked memory, wiped at the end. */
+        if ((ikm = env_secret_new(ENV_KEY_BYTES)) == NULL)
+            return cli_fail(CMK_EXIT_FAIL, "out of memory");
+        if ((k = cli_key_current(cli, a.key)) == NULL || (version = cli_key_version(k)) == NULL) {
+            env_secret_free(ikm, ENV_KEY_BYTES);
             return cli_failed();
+        }
         snprintf(tmpl.key_name, sizeof(tmpl.key_name), "%s", a.key);
         snprintf(tmpl.key_version, sizeof(tmpl.key_version), "%s", version);
         memcpy(tmpl.context, a.ctx.context, sizeof(tmpl.context));
@@ -296,8 +306,10 @@ static int crypt_main(cmk_cli *cli, int argc, char **argv, int encrypt)
         tmpl.chunk_bytes = (uint32_t)a.chunk_bytes;
         p11_key_free(k);
         free(version);
-        if (!cli_wrap_new(cli, &tmpl, ikm))
+        if (!cli_wrap_new(cli, &tmpl, ikm)) {
+            env_secret_free(ikm, ENV_KEY_BYTES);
             return cli_failed();
+        }
     }
     cli_out_signals_install();
     nin = argc - optind;
@@ -313,7 +325,7 @@ static int crypt_main(cmk_cli *cli, int argc, char **argv, int encrypt)
     if (a.json)
         printf("{\"files\":%d,\"failed\":%d,\"token_operations\":%lu}\n", nin, nfailed,
                cli_wrap_token_ops());
-    OPENSSL_cleanse(ikm, sizeof(ikm));
+    env_secret_free(ikm, ENV_KEY_BYTES);
     cli_wrap_cache_wipe();
     return rc;
 }

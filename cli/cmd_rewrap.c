@@ -16,6 +16,7 @@
 #include "outfile.h"
 #include "token.h"
 #include "wrap.h"
+#include "../envelope/secret.h"
 #include "../envelope/stream.h"
 
 /* Copies the rest of in_fd to out_fd (the body), in the kernel where it can. */
@@ -44,7 +45,7 @@ static int rewrap_one(cmk_cli *cli, const char *target, const char *path)
     env_header h;
     env_header_err herr;
     env_buf raw = {0}, hdr = {0};
-    uint8_t ikm[ENV_KEY_BYTES];
+    uint8_t *ikm = NULL;
     p11_key *k = NULL;
     char *version = NULL;
     cli_out out = {.fd = -1};
@@ -55,6 +56,10 @@ static int rewrap_one(cmk_cli *cli, const char *target, const char *path)
         return cli_fail(CMK_EXIT_FAIL, "%s: %s", path, strerror(errno));
     if (env_stream_header_read(fd, &h, &raw, &herr) != ENV_OK) {
         rc = cli_fail(CMK_EXIT_FAIL, "%s: %s", path, env_header_err_str(herr));
+        goto end;
+    }
+    if ((ikm = env_secret_new(ENV_KEY_BYTES)) == NULL) {
+        rc = cli_fail(CMK_EXIT_FAIL, "out of memory");
         goto end;
     }
     if ((rc = cli_unwrap(cli, &h, ikm)) != CMK_EXIT_OK)
@@ -86,7 +91,7 @@ static int rewrap_one(cmk_cli *cli, const char *target, const char *path)
     }
     rc = CMK_EXIT_OK;
 end:
-    OPENSSL_cleanse(ikm, sizeof(ikm));
+    env_secret_free(ikm, ENV_KEY_BYTES);
     env_buf_free(&raw);
     env_buf_free(&hdr);
     p11_key_free(k);

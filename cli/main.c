@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include "cli.h"
 #include "cmds.h"
+#include "../envelope/secret.h"
 
 #ifndef CMK_VERSION
 #define CMK_VERSION "0.0.0"
@@ -95,6 +96,8 @@ int main(int argc, char **argv)
     setrlimit(RLIMIT_CORE, &no_core);
     /* Past a file size limit, let write() fail (EFBIG) so the output is removed cleanly. */
     signal(SIGXFSZ, SIG_IGN);
+    /* Keys live in OpenSSL's secure heap: locked in memory, left out of core dumps. */
+    env_secret_heap_init();
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--version") == 0) {
             printf("cmk %s\n", CMK_VERSION);

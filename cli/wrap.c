@@ -10,16 +10,20 @@
 #include <openssl/rsa.h>
 #include <openssl/store.h>
 #include "wrap.h"
+#include "../envelope/secret.h"
 
 #define CLI_CACHE_SLOTS           8
 #define CLI_CACHE_DEFAULT_SECONDS 300 /* a revoked key stops decryption within this */
 
-static struct {
+typedef struct cache_slot {
     uint8_t digest[32];
     uint8_t ikm[ENV_KEY_BYTES];
     time_t at;
     int used;
-} cache[CLI_CACHE_SLOTS];
+} cache_slot;
+
+/* Unwrapped intermediate keys, in locked memory (made at first use). */
+static cache_slot *cache;
 
 static long cache_seconds(const cmk_cli *cli)
 {
@@ -37,7 +41,8 @@ unsigned long cli_wrap_token_ops(void)
 
 void cli_wrap_cache_wipe(void)
 {
-    OPENSSL_cleanse(cache, sizeof(cache));
+    env_secret_free(cache, CLI_CACHE_SLOTS * sizeof(*cache));
+    cache = NULL;
 }
 
 /* The last OpenSSL error's text: the provider's reason names the CKR. */
@@ -177,6 +182,8 @@ int cli_unwrap(cmk_cli *cli, const env_header *h, uint8_t ikm[ENV_KEY_BYTES])
 
     if (!EVP_Digest(h->wrapped, h->wrapped_len, digest, NULL, EVP_sha256(), NULL))
         return cli_fail(CMK_EXIT_FAIL, "SHA-256 failed");
+    if (cache == NULL && (cache = env_secret_new(CLI_CACHE_SLOTS * sizeof(*cache))) == NULL)
+        return cli_fail(CMK_EXIT_FAIL, "out of memory");
     for (slot = 0; slot < CLI_CACHE_SLOTS; slot++) {
         if (!cache[slot].used || CRYPTO_memcmp(cache[slot].digest, digest, 32) != 0)
             continue;

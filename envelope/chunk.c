@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include "chunk.h"
+#include "secret.h"
 
 struct env_chunker {
     EVP_CIPHER_CTX *ctx; /* key schedule set once; only the nonce changes per chunk */
@@ -12,7 +13,7 @@ struct env_chunker {
 
 env_chunker *env_chunker_new(OSSL_LIB_CTX *libctx, const char *propq, const env_file_keys *keys)
 {
-    env_chunker *c = OPENSSL_zalloc(sizeof(*c));
+    env_chunker *c = env_secret_new(sizeof(*c));
     EVP_CIPHER *aes = EVP_CIPHER_fetch(libctx, "AES-256-GCM", propq);
 
     if (c == NULL || aes == NULL || (c->ctx = EVP_CIPHER_CTX_new()) == NULL ||
@@ -31,7 +32,7 @@ void env_chunker_free(env_chunker *c)
     if (c == NULL)
         return;
     EVP_CIPHER_CTX_free(c->ctx); /* the GCM implementations wipe their key schedules */
-    OPENSSL_clear_free(c, sizeof(*c));
+    env_secret_free(c, sizeof(*c));
 }
 
 static int chunk_start(env_chunker *c, uint64_t index, int last, int enc)

@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 #include "chunk.h"
 #include "pool.h"
+#include "secret.h"
 #include "stream.h"
 
 /* Plaintext and ciphertext in flight stay under this, whatever the thread count. */
@@ -195,11 +196,15 @@ static env_err run_stream(env_run *r, int in_fd, int out_fd)
 env_err env_stream_encrypt(const env_stream_opts *o, env_header *h,
                            const uint8_t ikm[ENV_KEY_BYTES], int in_fd, int out_fd)
 {
-    env_file_keys keys = {0};
+    env_file_keys *keys = env_secret_new(sizeof(*keys));
     env_buf raw = {0};
     env_run run = {0};
     env_err e = ENV_E_CRYPTO;
 
+    if (keys == NULL) {
+        e = ENV_E_NOMEM;
+        goto end;
+    }
     if (RAND_bytes_ex(o->libctx, h->salt, ENV_SALT_BYTES, 0) != 1)
         goto end;
     memset(h->commitment, 0, ENV_COMMIT_BYTES);
@@ -207,11 +212,11 @@ env_err env_stream_encrypt(const env_stream_opts *o, env_header *h,
         e = raw.failed ? ENV_E_NOMEM : ENV_E_HEADER;
         goto end;
     }
-    if (!env_file_keys_derive(o->libctx, o->propq, ikm, h, &keys))
+    if (!env_file_keys_derive(o->libctx, o->propq, ikm, h, keys))
         goto end;
-    memcpy(h->commitment, keys.commitment, ENV_COMMIT_BYTES);
-    memcpy(raw.data + raw.len - ENV_COMMIT_BYTES, keys.commitment, ENV_COMMIT_BYTES);
-    if ((e = run_new(&run, o, &keys, h->chunk_bytes, 1)) != ENV_OK)
+    memcpy(h->commitment, keys->commitment, ENV_COMMIT_BYTES);
+    memcpy(raw.data + raw.len - ENV_COMMIT_BYTES, keys->commitment, ENV_COMMIT_BYTES);
+    if ((e = run_new(&run, o, keys, h->chunk_bytes, 1)) != ENV_OK)
         goto end;
     if (!write_full(out_fd, raw.data, raw.len)) {
         e = ENV_E_WRITE;
@@ -220,7 +225,7 @@ env_err env_stream_encrypt(const env_stream_opts *o, env_header *h,
     e = run_stream(&run, in_fd, out_fd);
 end:
     run_free(&run);
-    env_file_keys_wipe(&keys);
+    env_secret_free(keys, sizeof(*keys));
     env_buf_free(&raw);
     return e;
 }
@@ -253,21 +258,25 @@ env_err env_stream_header_read(int in_fd, env_header *h, env_buf *raw, env_heade
 env_err env_stream_decrypt(const env_stream_opts *o, const env_header *h,
                            const uint8_t ikm[ENV_KEY_BYTES], int in_fd, int out_fd)
 {
-    env_file_keys keys = {0};
+    env_file_keys *keys = env_secret_new(sizeof(*keys));
     env_run run = {0};
     env_err e = ENV_E_CRYPTO;
 
-    if (!env_file_keys_derive(o->libctx, o->propq, ikm, h, &keys))
+    if (keys == NULL) {
+        e = ENV_E_NOMEM;
         goto end;
-    if (!env_file_keys_check(&keys, h->commitment)) {
+    }
+    if (!env_file_keys_derive(o->libctx, o->propq, ikm, h, keys))
+        goto end;
+    if (!env_file_keys_check(keys, h->commitment)) {
         e = ENV_E_COMMIT;
         goto end;
     }
-    if ((e = run_new(&run, o, &keys, h->chunk_bytes, 0)) != ENV_OK)
+    if ((e = run_new(&run, o, keys, h->chunk_bytes, 0)) != ENV_OK)
         goto end;
     e = run_stream(&run, in_fd, out_fd);
 end:
     run_free(&run);
-    env_file_keys_wipe(&keys);
+    env_secret_free(keys, sizeof(*keys));
     return e;
 }

@@ -14,6 +14,7 @@
  * A context is used by one thread at a time (EVP's rule); contexts share only the read-only
  * back-end table.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/core_dispatch.h>
@@ -41,12 +42,45 @@ static OSSL_FUNC_cipher_get_params_fn gcm_get_params_192;
 static OSSL_FUNC_cipher_get_params_fn gcm_get_params_256;
 static OSSL_FUNC_cipher_gettable_params_fn gcm_gettable_params;
 
+/* The back end's context holds the key schedule and GHASH tables. In the secure heap when the
+ * application made one (mlock'ed, MADV_DONTDUMP; its power-of-two blocks are aligned to their
+ * size, enough for the back end's alignment), else aligned ordinary memory; wiped either way. */
+static void *gcm_hctx_new(size_t n)
+{
+    void *p = NULL;
+
+    if (CRYPTO_secure_malloc_initialized()) {
+        p = OPENSSL_secure_zalloc(n);
+        if (p != NULL && ((uintptr_t)p % CMK_GCM_HW_ALIGN_BYTES) == 0)
+            return p;
+        OPENSSL_secure_free(p);
+    }
+    if (posix_memalign(&p, CMK_GCM_HW_ALIGN_BYTES, n) != 0)
+        return NULL;
+    memset(p, 0, n);
+    return p;
+}
+
+static void gcm_hctx_free(void *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    if (CRYPTO_secure_allocated(p)) {
+        OPENSSL_secure_clear_free(p, n);
+        return;
+    }
+    OPENSSL_cleanse(p, n);
+    free(p);
+}
+
 static CMK_GCM_CTX *gcm_newctx(void *provctx, size_t keylen)
 {
     const CMK_GCM_HW *hw = cmk_gcm_hw_get();
     CMK_GCM_CTX *ctx;
 
-    if (hw == NULL || (ctx = OPENSSL_zalloc(sizeof(*ctx))) == NULL)
+    /* The key schedule and GHASH tables live here: in the secure heap (mlock'ed, not dumped)
+     * when the application made one, else the ordinary heap; wiped either way. */
+    if (hw == NULL || (ctx = OPENSSL_secure_zalloc(sizeof(*ctx))) == NULL)
         return NULL;
     ctx->prov = provctx;
     ctx->hw = hw;
@@ -56,11 +90,10 @@ static CMK_GCM_CTX *gcm_newctx(void *provctx, size_t keylen)
     ctx->tls_aad_len = CMK_GCM_UNSET;
     ctx->aad = ctx->aad_inline;
     ctx->aad_cap = sizeof(ctx->aad_inline);
-    if (posix_memalign(&ctx->hctx, CMK_GCM_HW_ALIGN_BYTES, ctx->hw->ctx_bytes) != 0) {
-        OPENSSL_free(ctx);
+    if ((ctx->hctx = gcm_hctx_new(ctx->hw->ctx_bytes)) == NULL) {
+        OPENSSL_secure_free(ctx);
         return NULL;
     }
-    memset(ctx->hctx, 0, ctx->hw->ctx_bytes);
     return ctx;
 }
 
@@ -86,13 +119,10 @@ static void gcm_freectx(void *vctx)
 
     if (ctx == NULL)
         return;
-    if (ctx->hctx != NULL) {
-        OPENSSL_cleanse(ctx->hctx, ctx->hw->ctx_bytes);
-        free(ctx->hctx);
-    }
+    gcm_hctx_free(ctx->hctx, ctx->hw->ctx_bytes);
     if (ctx->aad != ctx->aad_inline)
         OPENSSL_clear_free(ctx->aad, ctx->aad_cap);
-    OPENSSL_clear_free(ctx, sizeof(*ctx));
+    OPENSSL_secure_clear_free(ctx, sizeof(*ctx));
 }
 
 static void *gcm_dupctx(void *vctx)
@@ -100,7 +130,7 @@ static void *gcm_dupctx(void *vctx)
     const CMK_GCM_CTX *src = vctx;
     CMK_GCM_CTX *ctx;
 
-    if ((ctx = OPENSSL_malloc(sizeof(*ctx))) == NULL)
+    if ((ctx = OPENSSL_secure_malloc(sizeof(*ctx))) == NULL)
         return NULL;
     memcpy(ctx, src, sizeof(*ctx));
     ctx->hctx = NULL;
@@ -111,10 +141,8 @@ static void *gcm_dupctx(void *vctx)
         ctx->aad = ctx->aad_inline;
         goto err;
     }
-    if (posix_memalign(&ctx->hctx, CMK_GCM_HW_ALIGN_BYTES, src->hw->ctx_bytes) != 0) {
-        ctx->hctx = NULL;
+    if ((ctx->hctx = gcm_hctx_new(src->hw->ctx_bytes)) == NULL)
         goto err;
-    }
     memcpy(ctx->hctx, src->hctx, src->hw->ctx_bytes);
     return ctx;
 err:
