@@ -10,6 +10,7 @@
  * the context.
  */
 #include <string.h>
+#include <openssl/err.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
@@ -153,11 +154,24 @@ static int oaep_label_decrypt(CMK_RSA_ASYM_CTX *ctx, unsigned char *out, size_t 
 {
     p11_rsa_params raw = {.padding = P11_RSA_RAW};
     unsigned char em[CMK_RSA_MAX_BYTES], msg[CMK_RSA_MAX_BYTES];
+    unsigned hashes = p11_rsa_oaep_hashes(ctx->key->p11);
     size_t n = sizeof(em);
     int len, ok = 0;
     CK_RV rv;
 
-    if ((rv = p11_rsa_decrypt(ctx->key->p11, &raw, in, inlen, em, &n)) != CKR_OK) {
+    /* Only the label is checked in memory: a hash the token cannot do is refused as it is
+     * without a label (OAEP's hashes are the token's). */
+    if (!(hashes & (1u << ctx->p.oaep_hash)) || !(hashes & (1u << ctx->p.mgf1_hash))) {
+        CMK_ERR(ctx->prov, CMK_R_OAEP_HASH, "token '%s' cannot do RSA-OAEP with %s",
+                p11_token_label(p11_key_token(ctx->key->p11)),
+                p11_hash_name((hashes & (1u << ctx->p.oaep_hash)) ? ctx->p.mgf1_hash
+                                                                  : ctx->p.oaep_hash));
+        return 0;
+    }
+    ERR_set_mark();
+    rv = p11_rsa_decrypt(ctx->key->p11, &raw, in, inlen, em, &n);
+    ERR_pop_to_mark(); /* the module's own OpenSSL errors are not the application's */
+    if (rv != CKR_OK) {
         cmk_key_state_raise_p11(ctx->prov, ctx->key->p11, "unwrap", rv);
         return 0;
     }
@@ -194,7 +208,11 @@ static int rsa_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen, size
         *outlen = ctx->key->bytes;
         return 1;
     }
+    /* SoftHSM uses OpenSSL in this process too, and leaves errors of its own (an engine it
+     * looked for, a child's re-initialization): they are not the application's. */
+    ERR_set_mark();
     rv = p11_rsa_decrypt(ctx->key->p11, &ctx->p, in, inlen, to, &n);
+    ERR_pop_to_mark();
     if (rv == P11_R_UNSUPPORTED && ctx->p.padding == P11_RSA_OAEP && ctx->p.label_len > 0) {
         if (!oaep_label_decrypt(ctx, out, outlen, outsize, in, inlen))
             return 0;

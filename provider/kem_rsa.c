@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include <strings.h>
+#include <openssl/err.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -123,6 +124,15 @@ static int rsa_kem_encapsulate(void *vctx, unsigned char *out, size_t *outlen,
                 ctx->key->bytes, CMK_KEM_SECRET_BYTES);
         return 0;
     }
+    /* Wrapping is public and could use any digest, but a key the token cannot unwrap would be
+     * lost for good: refuse a digest the token's OAEP cannot do. */
+    if (ctx->key->has_private && !(p11_rsa_oaep_hashes(ctx->key->p11) & (1u << ctx->p.oaep_hash))) {
+        CMK_ERR(ctx->prov, CMK_R_OAEP_HASH,
+                "token '%s' cannot unwrap RSA-OAEP with %s, so a key wrapped with it could never "
+                "be recovered",
+                p11_token_label(p11_key_token(ctx->key->p11)), p11_hash_name(ctx->p.oaep_hash));
+        return 0;
+    }
     if (RAND_priv_bytes_ex(ctx->prov->libctx, secret, CMK_KEM_SECRET_BYTES, 0) <= 0) {
         CMK_ERR(ctx->prov, CMK_R_INTERNAL, "no random bytes for the data key");
         return 0;
@@ -156,7 +166,10 @@ static int rsa_kem_decapsulate(void *vctx, unsigned char *out, size_t *outlen,
                 CMK_KEM_SECRET_BYTES);
         return 0;
     }
-    if ((rv = p11_rsa_decrypt(ctx->key->p11, &ctx->p, in, inlen, buf, &n)) != CKR_OK) {
+    ERR_set_mark();
+    rv = p11_rsa_decrypt(ctx->key->p11, &ctx->p, in, inlen, buf, &n);
+    ERR_pop_to_mark(); /* the module's own OpenSSL errors are not the application's */
+    if (rv != CKR_OK) {
         cmk_key_state_raise_p11(ctx->prov, ctx->key->p11, "unwrap", rv);
         return 0;
     }

@@ -7,6 +7,7 @@
  * every later URI naming it.
  */
 #include <stdlib.h>
+#include <openssl/err.h>
 #include "prov.h"
 #include "../pkcs11/p11_token.h"
 
@@ -37,7 +38,10 @@ static int module_get_locked(CMK_PROV *prov)
         CMK_ERR(prov, CMK_R_CONFIG, "pkcs11-module-path is not set in the provider's section");
         return 0;
     }
-    if ((rv = p11_module_get(prov->module_path, prov->init_args, &prov->module)) != CKR_OK) {
+    ERR_set_mark();
+    rv = p11_module_get(prov->module_path, prov->init_args, &prov->module);
+    ERR_pop_to_mark(); /* the module's own OpenSSL errors are not the application's */
+    if (rv != CKR_OK) {
         CMK_ERR_P11(prov, rv); /* the detail names the path */
         prov->module = NULL;
         return 0;
@@ -64,7 +68,10 @@ p11_token *cmk_prov_token_get(CMK_PROV *prov, const char *uri)
         CMK_ERR(prov, CMK_R_CONFIG, "more than %d tokens in use", CMK_MAX_TOKENS);
         goto end;
     }
-    if ((rv = p11_token_open(prov->module, uri, prov->token_pin, &t)) != CKR_OK) {
+    ERR_set_mark();
+    rv = p11_token_open(prov->module, uri, prov->token_pin, &t);
+    ERR_pop_to_mark();
+    if (rv != CKR_OK) {
         CMK_ERR_P11(prov, rv);
         t = NULL;
         goto end;

@@ -1,5 +1,6 @@
 /* rsa_key.c - the RSA key object shared by the store, key management, asymmetric cipher, KEM. */
 #include <string.h>
+#include <openssl/err.h>
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
@@ -168,7 +169,9 @@ int cmk_rsa_key_encrypt(const CMK_RSA_KEY *key, const p11_rsa_params *p, unsigne
     CK_RV rv;
 
     if (key->p11 != NULL && p11_key_has_public_object(key->p11)) {
+        ERR_set_mark();
         rv = p11_rsa_encrypt(key->p11, p, in, inlen, out, outlen);
+        ERR_pop_to_mark(); /* the module's own OpenSSL errors are not the application's */
         if (rv == CKR_OK)
             return 1;
         /* Encryption is public: where the token cannot do this padding (SoftHSM 2.6.1 refuses

@@ -16,6 +16,7 @@
  */
 #include <string.h>
 #include <strings.h>
+#include <openssl/err.h>
 #include <openssl/core_names.h>
 #include <openssl/core_object.h>
 #include <openssl/params.h>
@@ -67,7 +68,10 @@ static void *store_open(void *provctx, const char *uri)
         return NULL;
     }
     ctx->prov = prov;
-    if ((rv = p11_key_find(t, uri, &ctx->key)) != CKR_OK) {
+    ERR_set_mark();
+    rv = p11_key_find(t, uri, &ctx->key);
+    ERR_pop_to_mark(); /* the module's own OpenSSL errors are not the application's */
+    if (rv != CKR_OK) {
         CMK_ERR_P11(prov, rv);
         OPENSSL_free(ctx);
         return NULL;

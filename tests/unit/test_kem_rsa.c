@@ -132,31 +132,22 @@ static void test_kem_other_operation_is_refused(void)
     ERR_clear_error();
 }
 
-static void test_kem_sha256_unwrap_refused_where_token_cannot(void)
+/* A key wrapped with a digest the token cannot unwrap would be lost for good: on SoftHSM
+ * (SHA-1-only OAEP) encapsulation with SHA-256 is refused, naming the hash. */
+static void test_kem_sha256_refused_where_token_cannot_unwrap(void)
 {
-    unsigned char wrapped[256], secret[32], back[32];
-    size_t wlen = sizeof(wrapped), slen = sizeof(secret), blen = sizeof(back);
-    EVP_PKEY_CTX *ctx;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_utf8_string("digest", "SHA256", 0),
-        OSSL_PARAM_END,
-    };
+    unsigned char wrapped[256], secret[32];
+    size_t wlen = sizeof(wrapped), slen = sizeof(secret);
     char msg[512] = "";
 
     if (!tp_softhsm()) {
         TEST_SKIP("the test token is not SoftHSM (SHA-1-only OAEP)");
         return;
     }
-    /* Wrapping is public: done in memory where the token cannot. */
-    CU_ASSERT_FATAL(encapsulate(key, "SHA256", wrapped, &wlen, secret, &slen));
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
-    CU_ASSERT_FATAL(ctx != NULL);
-    CU_ASSERT_FALSE(EVP_PKEY_decapsulate_init(ctx, params) > 0 &&
-                    EVP_PKEY_decapsulate(ctx, back, &blen, wrapped, wlen) > 0);
+    CU_ASSERT_FALSE(encapsulate(key, "SHA256", wrapped, &wlen, secret, &slen));
     ERR_error_string_n(ERR_peek_last_error(), msg, sizeof(msg));
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "cannot do RSA-OAEP"));
     ERR_clear_error();
-    EVP_PKEY_CTX_free(ctx);
 }
 
 int main(void)
@@ -174,7 +165,7 @@ int main(void)
     CU_add_test(s, "kem_wrap_is_rsa_oaep_sha1", test_kem_wrap_is_rsa_oaep_sha1);
     CU_add_test(s, "kem_corrupted_wrap_is_refused", test_kem_corrupted_wrap_is_refused);
     CU_add_test(s, "kem_other_operation_is_refused", test_kem_other_operation_is_refused);
-    CU_add_test(s, "kem_sha256_unwrap_refused_where_token_cannot",
-                test_kem_sha256_unwrap_refused_where_token_cannot);
+    CU_add_test(s, "kem_sha256_refused_where_token_cannot_unwrap",
+                test_kem_sha256_refused_where_token_cannot_unwrap);
     return testlib_run();
 }
