@@ -129,6 +129,11 @@ CK_RV p11_token_login(p11_token *t, CK_SESSION_HANDLE h, unsigned long epoch);
 /* Re-finds the token's slot by label and serial (the token may be back in another slot). */
 CK_RV p11_token_refind(p11_token *t);
 
+/* Finalizes and initializes the module again, for a module whose view of its tokens went stale
+ * (P11_QUIRK_TOKEN_READ_RACE): every session and handle of the old generation is dropped, as
+ * after a fork. */
+CK_RV p11_module_reload(p11_module *m);
+
 /* Runs fn with a session, with the retry-once rule. */
 typedef CK_RV (*p11_session_fn)(p11_token *t, p11_session *s, void *arg);
 CK_RV p11_token_run(p11_token *t, p11_session_fn fn, void *arg);

@@ -233,6 +233,24 @@ CK_RV p11_module_check(p11_module *m)
     return rv;
 }
 
+CK_RV p11_module_reload(p11_module *m)
+{
+    CK_RV rv;
+
+    pthread_mutex_lock(&m->lock);
+    m->f->C_Finalize(NULL);
+    rv = module_initialize(m);
+    if (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        m->we_initialized = 1;
+        atomic_fetch_add(&m->generation, 1);
+        rv = CKR_OK;
+    } else {
+        p11_err_set(rv, "C_Initialize of module '%s' (reload)", m->path);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rv;
+}
+
 unsigned long p11_module_generation(const p11_module *m)
 {
     return atomic_load(&((p11_module *)m)->generation);

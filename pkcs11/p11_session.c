@@ -77,9 +77,13 @@ static int token_refind_keep_error(p11_token *t, CK_SLOT_ID old_slot)
 {
     char why[256];
     CK_RV rv = p11_err_rv();
+    unsigned long gen = p11_module_generation(t->m);
 
     snprintf(why, sizeof(why), "%s", p11_err_detail());
-    if (p11_token_refind(t) == CKR_OK && t->slot != old_slot) {
+    /* Found in another slot, or in the same one after the module was reloaded (SoftHSM's read
+     * race, p11_token.c): either way a fresh start can work. */
+    if (p11_token_refind(t) == CKR_OK &&
+        (t->slot != old_slot || p11_module_generation(t->m) != gen)) {
         pool_new_epoch(t);
         return 1;
     }

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "p11_internal.h"
+#include "p11_object_internal.h"
 
 /* Finds the first present token matching uri; on success fills slot, si and ti. */
-static CK_RV token_find(p11_module *m, P11KitUri *uri, const char *uri_s, CK_SLOT_ID *slot,
-                        CK_TOKEN_INFO *ti)
+static CK_RV token_find_once(p11_module *m, P11KitUri *uri, const char *uri_s, CK_SLOT_ID *slot,
+                             CK_TOKEN_INFO *ti)
 {
     CK_FUNCTION_LIST *f = m->f;
     CK_SLOT_ID *slots = NULL;
@@ -44,6 +46,31 @@ static CK_RV token_find(p11_module *m, P11KitUri *uri, const char *uri_s, CK_SLO
     free(slots);
     return p11_err_set(P11_R_TOKEN_NOT_FOUND, "no token matches '%s' in module '%s'",
                        uri_s != NULL ? uri_s : "pkcs11:", m->path);
+}
+
+/* SoftHSM 2.6.1 (P11_QUIRK_TOKEN_READ_RACE): a process that reads the token directory while
+ * another process rewrites the token's file (at its login: truncate, unlock, write) keeps
+ * seeing no token until the module is initialized again. So where that quirk applies, a token
+ * not found is looked for again after a reload, a few times, a moment apart. */
+static CK_RV token_find(p11_module *m, P11KitUri *uri, const char *uri_s, CK_SLOT_ID *slot,
+                        CK_TOKEN_INFO *ti)
+{
+    CK_RV rv = token_find_once(m, uri, uri_s, slot, ti);
+
+    for (int i = 0; rv == P11_R_TOKEN_NOT_FOUND && (m->quirks & P11_QUIRK_TOKEN_READ_RACE) &&
+                    i < P11_READ_RACE_TRIES;
+         i++) {
+        char why[256];
+
+        snprintf(why, sizeof(why), "%s", p11_err_detail());
+        usleep(P11_READ_RACE_WAIT_US);
+        if (p11_module_reload(m) != CKR_OK) {
+            p11_err_set(rv, "%.*s", (int)(strrchr(why, ':') ? strrchr(why, ':') - why : 0), why);
+            break;
+        }
+        rv = token_find_once(m, uri, uri_s, slot, ti);
+    }
+    return rv;
 }
 
 static void token_set_info(p11_token *t, CK_SLOT_ID slot, const CK_TOKEN_INFO *ti)

@@ -34,6 +34,6 @@ refuse "public-only view cannot decrypt" "names a public key only|needs the priv
     openssl pkeyutl -decrypt -inkey "$key;type=public" -pkeyopt rsa_padding_mode:oaep \
     -in dk.w -out dk.2
 refuse "a corrupted blob is refused by the token with its CKR" "C_Decrypt with key 'err-$$'.*CKR_" \
-    sh -c "head -c 255 dk.w >bad.w; printf x >>bad.w; openssl pkeyutl -decrypt -inkey '$key' -pkeyopt rsa_padding_mode:oaep -in bad.w -out dk.3"
+    sh -c "head -c 255 dk.w >bad.w; tail -c 1 dk.w | tr '\\000-\\377' '\\001-\\377\\000' >>bad.w; ! cmp -s dk.w bad.w && openssl pkeyutl -decrypt -inkey '$key' -pkeyopt rsa_padding_mode:oaep -in bad.w -out dk.3"
 check "the right PIN still works after all that" sh -c \
     "openssl pkeyutl -decrypt -inkey '$key' -pkeyopt rsa_padding_mode:oaep -in dk.w -out dk.4 && cmp dk dk.4"

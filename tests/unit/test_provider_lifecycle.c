@@ -293,7 +293,18 @@ static void child_exits_zero(const char *test, const char *mode)
         testlib_skip(test, skip_why);
         return;
     }
+    /* "exit-own" keeps its library context on purpose (the case proved is an exit with the
+     * provider still loaded): under LeakSanitizer that deliberate leak must not be the exit. */
+    char *saved = getenv("ASAN_OPTIONS") ? strdup(getenv("ASAN_OPTIONS")) : NULL;
+
+    if (strcmp(mode, "exit-own") == 0)
+        setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
     CU_ASSERT_EQUAL(testprov_self_run(mode, NULL), 0);
+    if (saved != NULL)
+        setenv("ASAN_OPTIONS", saved, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(saved);
 }
 
 static void test_load_unload_loop_does_not_grow_the_heap(void)
@@ -333,10 +344,11 @@ static void test_processes_started_together_all_unwrap(void)
         failed += testprov_wait(pids[i]) != 0;
     printf("%d processes started together: %d failed\n", PROCESSES, failed);
     TEST_KNOWN_BUG(failed == 0,
-                   "SoftHSM 2.6.1 rewrites its token file at another process's login "
-                   "(truncate, unlock, write): a process starting in that window sees no token "
-                   "(P11_R_TOKEN_NOT_FOUND) until it re-initializes the module; see the note on "
-                   "the provider issue");
+                   "SoftHSM 2.6.1 rewrites its token file at another process's login; a process "
+                   "starting in that window may not find the token (mended: the module is "
+                   "reloaded and the token looked for again) or may fail C_Login with "
+                   "CKR_GENERAL_ERROR (not mended: a reload is unsafe while other threads use "
+                   "the module)");
 }
 
 int main(int argc, char **argv)
