@@ -197,4 +197,4 @@ deb:
 check-install:
 	@sh mk/deps.sh deb
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) MAKE='$(MAKE)' sh mk/check-install.sh
+	@BUILD=$(BUILD) MAKE='$(MAKE)' MODULESDIR='$(MODULESDIR)' sh mk/check-install.sh
