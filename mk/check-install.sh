@@ -54,8 +54,9 @@ smoke() {
     label=$1 root=$2 prefix=$3
     bindir=$root$prefix/bin
     so=$root$MODULESDIR/cmk.so
-    man1=$(ls "$root$prefix"/share/man/man1/cmk.1* 2>/dev/null | head -n 1)
-    man7=$(ls "$root$prefix"/share/man/man7/provider-cmk.7* 2>/dev/null | head -n 1)
+    man1="" man7=""
+    for f in "$root$prefix"/share/man/man1/cmk.1*; do [ -f "$f" ] && man1=$f; done
+    for f in "$root$prefix"/share/man/man7/provider-cmk.7*; do [ -f "$f" ] && man7=$f; done
     cnf=$root$prefix/share/doc/cmk/openssl-cmk.cnf
     comp=$root$prefix/share/bash-completion/completions/cmk
     home=$work/home-$label d=$work/data-$label
@@ -161,7 +162,7 @@ elif [ -e "$MODULESDIR/cmk.so" ] || [ -e /usr/bin/cmk ]; then
 elif ! $MAKE --no-print-directory -C "$top" BUILD="$BUILD" deb >"$work/deb.log" 2>&1; then
     fail "make deb" "$(tail -n 10 "$work/deb.log")"
 else
-    deb=$(ls "$top/$BUILD"/deb/cmk_"$version"_*.deb)
+    for deb in "$top/$BUILD/deb/cmk_${version}_"*.deb; do :; done
     ok "make deb: $(basename "$deb")"
     if dpkg -i "$deb" >"$work/dpkg.log" 2>&1; then
         dpkg_installed=1
