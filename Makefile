@@ -142,7 +142,7 @@ MODULESDIR  ?= $(shell pkg-config --variable=modulesdir libcrypto)
 INSTALL     ?= install
 MANPAGES    := $(BUILD)/man/cmk.1 $(BUILD)/man/provider-cmk.7
 CNF_EXAMPLE := $(BUILD)/openssl-cmk.cnf
-# The man pages' date: the package's (dpkg sets SOURCE_DATE_EPOCH), else VERSION's last change.
+# The man pages' date: the package's (dpkg sets SOURCE_DATE_EPOCH), else VERSION's mtime.
 MANDATE     := $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(stat -c %Y VERSION)} +%Y-%m-%d)
 SUBST        = sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@MODULESDIR@|$(MODULESDIR)|g' \
 		   -e 's|@DATE@|$(MANDATE)|g'

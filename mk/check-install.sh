@@ -133,6 +133,27 @@ smoke() {
 }
 
 cd "$work" || exit 1
+# The man pages cover what the sources offer: every flag and verb of cmk, every option the
+# provider reads from its openssl.cnf section (a page that falls behind fails here).
+man_covers() { # PAGE WORD...: each WORD appears in PAGE (roff's \- read as -)
+    _page=$1
+    shift
+    _lacks=""
+    for _w in "$@"; do
+        sed 's/\\-/-/g' "$top/man/$_page" | grep -qw -e "$_w" || _lacks="$_lacks $_w"
+    done
+    if [ -z "$_lacks" ]; then ok "man/$_page names all $# of them"
+    else fail "man/$_page covers the sources" "missing:$_lacks"; fi
+}
+# shellcheck disable=SC2046
+man_covers cmk.1 $(cd "$top" && {
+    sed -n 's/.*{"\([a-z-]*\)", \(no\|required\)_argument.*/--\1/p' cli/*.c
+    sed -n 's/.*flag_value([^"]*"\(--[a-z-]*\)".*/\1/p' cli/main.c
+    sed -n 's/.*{"\([a-z]*\)", cmd_[a-z_]*,.*/\1/p' cli/*.c
+} | sort -u)
+# shellcheck disable=SC2046
+man_covers provider-cmk.7 $(cd "$top" &&
+    sed -n 's/.*OSSL_PARAM_utf8_ptr("\([a-z0-9-]*\)".*/\1/p' provider/provider.c | sort -u)
 same "VERSION is debian/changelog's version" "$version" \
     "$(cd "$top" && dpkg-parsechangelog -SVersion 2>/dev/null)"
 
