@@ -152,3 +152,72 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- Installing: install, uninstall, man, deb, check-install (docs/install.md) ----------------
+# cmk.so goes where OpenSSL looks for providers (libcrypto's modulesdir, asked of pkg-config),
+# the rest under PREFIX; DESTDIR stages the whole tree (packaging, make check-install).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/cmk
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MODULESDIR  ?= $(shell pkg-config --variable=modulesdir libcrypto)
+INSTALL     ?= install
+MANPAGES    := $(BUILD)/man/cmk.1 $(BUILD)/man/provider-cmk.7
+CNF_EXAMPLE := $(BUILD)/openssl-cmk.cnf
+# The man pages' date: the package's (dpkg sets SOURCE_DATE_EPOCH), else VERSION's mtime.
+MANDATE     := $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(stat -c %Y VERSION)} +%Y-%m-%d)
+SUBST        = sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@MODULESDIR@|$(MODULESDIR)|g' \
+		   -e 's|@DATE@|$(MANDATE)|g'
+
+.PHONY: install uninstall man deb check-install FORCE
+all: $(MANPAGES) $(CNF_EXAMPLE)
+man: $(MANPAGES)
+
+# An installed cmk loads the installed provider (cli/ossl.c); rebuilt when MODULESDIR changes.
+$(BUILD)/obj/cli/ossl.o: CFLAGS += -DCMK_MODULESDIR='"$(MODULESDIR)"'
+$(BUILD)/obj/cli/ossl.o: $(BUILD)/modulesdir
+$(BUILD)/modulesdir: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(MODULESDIR)' | cmp -s - $@ || echo '$(MODULESDIR)' >$@
+
+# Hand-written roff in man/, with the version, date and modules directory filled in.
+$(BUILD)/man/%: man/% VERSION $(BUILD)/modulesdir
+	@mkdir -p $(dir $@)
+	$(SUBST) $< >$@
+$(CNF_EXAMPLE): dist/openssl-cmk.cnf VERSION $(BUILD)/modulesdir
+	@mkdir -p $(dir $@)
+	$(SUBST) $< >$@
+
+install: all
+	@test -n '$(MODULESDIR)' || { echo 'no modulesdir from pkg-config libcrypto: give MODULESDIR=' >&2; exit 1; }
+	$(INSTALL) -d $(DESTDIR)$(MODULESDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0644 $(BUILD)/cmk.so $(DESTDIR)$(MODULESDIR)/cmk.so
+	$(INSTALL) -m 0755 $(BUILD)/cmk $(DESTDIR)$(BINDIR)/cmk
+	$(INSTALL) -m 0644 $(BUILD)/man/cmk.1 $(DESTDIR)$(MANDIR)/man1/cmk.1
+	$(INSTALL) -m 0644 $(BUILD)/man/provider-cmk.7 $(DESTDIR)$(MANDIR)/man7/provider-cmk.7
+	$(INSTALL) -m 0644 $(CNF_EXAMPLE) $(DESTDIR)$(DOCDIR)/openssl-cmk.cnf
+	$(INSTALL) -m 0644 dist/cmk.bash-completion $(DESTDIR)$(BASHCOMPDIR)/cmk
+
+uninstall:
+	rm -f $(DESTDIR)$(MODULESDIR)/cmk.so $(DESTDIR)$(BINDIR)/cmk \
+		$(DESTDIR)$(MANDIR)/man1/cmk.1 $(DESTDIR)$(MANDIR)/man7/provider-cmk.7 \
+		$(DESTDIR)$(DOCDIR)/openssl-cmk.cnf $(DESTDIR)$(BASHCOMPDIR)/cmk
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# The Debian package, built from a copy of the tree in $(BUILD)/deb so that nothing is written
+# outside build/: $(BUILD)/deb/cmk_$(VERSION)_<arch>.deb.
+DEB_DIR := $(BUILD)/deb
+deb:
+	@sh mk/deps.sh deb
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/cmk-$(VERSION)
+	tar -cf - --exclude=./build --exclude=./.git . | tar -xf - -C $(DEB_DIR)/cmk-$(VERSION)
+	cd $(DEB_DIR)/cmk-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@ls $(DEB_DIR)/cmk_*.deb
+
+# The installed files alone, from a DESTDIR and (as root) from the .deb: mk/check-install.sh.
+check-install:
+	@sh mk/deps.sh deb
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) MAKE='$(MAKE)' MODULESDIR='$(MODULESDIR)' sh mk/check-install.sh

@@ -83,7 +83,7 @@ static int create_opt(create_args *a, int c, const char *arg)
         a->json = 1;
         return CMK_EXIT_OK;
     default:
-        return cli_fail(CMK_EXIT_USAGE, "unknown option or missing value (see docs/cmk-key.md)");
+        return cli_fail(CMK_EXIT_USAGE, "unknown option or missing value (see cmk(1))");
     }
 }
 
@@ -351,7 +351,7 @@ int cmd_key(cmk_cli *cli, int argc, char **argv)
                 cli_token_unlock();
                 return rc;
             }
-    fprintf(stderr, "usage: cmk key VERB [ARGS] (docs/cmk-key.md)\n\nverbs:\n");
+    fprintf(stderr, "usage: cmk key VERB [ARGS] (see cmk(1))\n\nverbs:\n");
     for (size_t i = 0; i < sizeof(key_verbs) / sizeof(key_verbs[0]); i++)
         fprintf(stderr, "  %-8s %s\n", key_verbs[i].name, key_verbs[i].help);
     return argc >= 2 ? cli_fail(CMK_EXIT_USAGE, "unknown verb 'key %s'", argv[1]) : CMK_EXIT_USAGE;

@@ -59,7 +59,7 @@ static int usage(FILE *to, int code)
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
         fprintf(to, "  %-9s %s\n", verbs[i].name, verbs[i].help);
     fprintf(to, "\nWithout --config or CMK_CONFIG, cmk uses its own SoftHSM token under "
-                "$XDG_DATA_HOME/cmk.\nSee docs/cmk.md.\n");
+                "$XDG_DATA_HOME/cmk.\nSee man cmk.\n");
     return code;
 }
 

@@ -1,11 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages cmk builds, tests and demos with (and, with the argument 'bench',
-# what the benchmarks compare against). Quick when all are present.
+# what the benchmarks compare against; with 'deb', what packaging and the install test need).
+# Quick when all are present.
 set -eu
 pkgs="build-essential pkg-config clang libssl-dev openssl libp11-kit-dev p11-kit softhsm2
 libcunit1-dev libipsec-mb-dev opensc libnss3 libnss3-tools libjson-c-dev"
 # `make bench` compares against these too: `sh mk/deps.sh bench`.
 [ "${1:-}" = bench ] && pkgs="$pkgs age time"
+# `make deb` and `make check-install` build the Debian package: `sh mk/deps.sh deb`.
+[ "${1:-}" = deb ] && pkgs="$pkgs debhelper dpkg-dev man-db groff-base"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
