@@ -149,8 +149,9 @@ int ks_state_parse(const uint8_t *buf, size_t len, ks_state *s, const char **why
             return 0;
         }
     }
-    if (!have_v || s->kind[0] == '\0' || s->ops == 0 || s->retention_days == 0) {
-        *why = "v, kind, ops or retention-days is missing";
+    /* bits too: without it the state would be written back as bits=0, which no reader takes */
+    if (!have_v || s->kind[0] == '\0' || s->ops == 0 || s->bits == 0 || s->retention_days == 0) {
+        *why = "v, kind, ops, bits or retention-days is missing";
         return 0;
     }
     return 1;
