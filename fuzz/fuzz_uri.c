@@ -9,7 +9,8 @@
  *
  * Properties checked beyond "no crash, no sanitizer report":
  *   - a token whose label, serial, manufacturer and model are the URI's own (and slot its
- *     slot-id) matches the URI (p11_token_matches, the check made when a token is reused);
+ *     slot-id) matches the URI (p11_token_matches, the check made when a token is reused),
+ *     unless the URI holds an attribute p11-kit does not know: then it matches no token;
  *   - a URI that parses formats (p11-kit) to one that parses again;
  *   - a resolved PIN is 1..256 bytes, NUL-terminated at its length, without a line break.
  */
@@ -65,6 +66,8 @@ static void token_self_match(P11KitUri *u, const char *s)
         padded_has_nul(ti->manufacturerID, sizeof(ti->manufacturerID)) ||
         padded_has_nul(ti->model, sizeof(ti->model)))
         return; /* a token's own strings have no NUL in them */
+    if (p11_kit_uri_any_unrecognized(u))
+        return; /* p11-kit matches nothing then (an unknown attribute fails closed) */
     memset(&t, 0, sizeof(t));
     p11_uri_unpad(t.label, ti->label, sizeof(ti->label));
     p11_uri_unpad(t.serial, ti->serialNumber, sizeof(ti->serialNumber));
