@@ -3,6 +3,7 @@
  * reader (each line and value has a cap; nothing is read past len), the --ops names, times.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,7 +180,7 @@ long long ks_time_parse(const char *s)
     struct tm tm = {0};
     const char *end;
     char *e;
-    long long n;
+    long long n, unit, now;
 
     if (s[0] == '@' || s[0] == '+') {
         errno = 0;
@@ -188,13 +189,15 @@ long long ks_time_parse(const char *s)
             return -1;
         if (s[0] == '@')
             return *e == '\0' ? n : -1;
-        if (strcmp(e, "d") == 0)
-            return (long long)time(NULL) + n * KS_SECONDS_PER_DAY;
-        if (strcmp(e, "h") == 0)
-            return (long long)time(NULL) + n * 3600;
-        if (strcmp(e, "s") == 0)
-            return (long long)time(NULL) + n;
-        return -1;
+        unit = strcmp(e, "d") == 0   ? KS_SECONDS_PER_DAY
+               : strcmp(e, "h") == 0 ? 3600
+               : strcmp(e, "s") == 0 ? 1
+                                     : 0;
+        now = (long long)time(NULL);
+        /* a span past the end of time is not a time (and must not overflow: fuzz_config) */
+        if (unit == 0 || n > (LLONG_MAX - now) / unit)
+            return -1;
+        return now + n * unit;
     }
     if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL)
         return -1;

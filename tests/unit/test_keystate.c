@@ -122,6 +122,11 @@ static void test_times(void)
     CU_ASSERT_EQUAL(ks_time_parse("2026-12-31T08:00:00+02:00"), -1);
     CU_ASSERT_EQUAL(ks_time_parse("@12x"), -1);
     CU_ASSERT_EQUAL(ks_time_parse("+3w"), -1);
+    /* found by fuzz/fuzz_config.c (corpus: value-time-overflow): the span overflowed */
+    CU_ASSERT_EQUAL(ks_time_parse("+888888888888888888h"), -1);
+    CU_ASSERT_EQUAL(ks_time_parse("+9223372036854775807s"), -1);
+    CU_ASSERT_EQUAL(ks_time_parse("+106751991167301d"), -1);
+    CU_ASSERT_TRUE(ks_time_parse("+36500d") > 0);
     ks_time_format(1798675200LL, buf, sizeof(buf));
     CU_ASSERT_STRING_EQUAL(buf, "2026-12-31T00:00:00Z");
     ks_time_format(0, buf, sizeof(buf));
