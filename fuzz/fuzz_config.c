@@ -2,7 +2,8 @@
  * fuzz_config.c - the text formats cmk reads back from disk or from the token: the `cmk`
  * config file (cli/settings.c, read through a path: the input is an in-memory file named by
  * /proc/self/fd/N), a key's state object (keystate/keystate.c) and the audit log's records
- * (audit/audit_read.c, one line and a whole log). Every input goes to all of them.
+ * (audit/audit_read.c, one line and a whole log); its first line also goes to the option
+ * values keystate parses (times, --ops). Every input goes to all of them.
  *
  * Properties checked beyond "no crash, no sanitizer report":
  *   - a config that loads has module and token, and nothing leaks when it is freed;
@@ -58,6 +59,23 @@ static void state_check(const uint8_t *data, size_t size)
     FUZZ_CHECK(ks_state_format(&back, again, sizeof(again)) == n && memcmp(buf, again, n) == 0);
 }
 
+/* The first line as an option value: a time (--expires, --since) and an --ops list. */
+static void values_check(const uint8_t *data, size_t size)
+{
+    const uint8_t *nl = memchr(data, '\n', size);
+    char *v = fuzz_str(data, nl != NULL ? (size_t)(nl - data) : size), t[64], ops[64];
+    long long when = ks_time_parse(v);
+    unsigned o = ks_ops_parse(v);
+
+    ks_time_format(when, t, sizeof(t));
+    FUZZ_CHECK(memchr(t, '\0', sizeof(t)) != NULL);
+    if (o != 0) {
+        ks_ops_format(o, ops, sizeof(ops));
+        FUZZ_CHECK(ks_ops_parse(ops) == o);
+    }
+    free(v);
+}
+
 static void audit_check(const uint8_t *data, size_t size, int fd)
 {
     const uint8_t *nl = memchr(data, '\n', size);
@@ -82,6 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fd = fuzz_fd_with(copy, size);
     config_check(fd);
     state_check(copy, size);
+    values_check(copy, size);
     audit_check(copy, size, fd);
     close(fd);
     free(copy);
