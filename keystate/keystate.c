@@ -109,7 +109,7 @@ static int line_apply(ks_state *s, const char *name, const char *v, int *have_v)
     if (strcmp(name, "deleted-at") == 0)
         return (s->deleted_at = n), 1;
     if (strcmp(name, "rotate-after-days") == 0)
-        return (s->rotate_after_days = (unsigned)n) < 100000;
+        return n < 100000 && ((s->rotate_after_days = (unsigned)n), 1); /* range before cast */
     if (strcmp(name, "retention-days") == 0)
         return (s->retention_days = (unsigned)n) >= KS_RETENTION_MIN_DAYS &&
                n <= KS_RETENTION_MAX_DAYS;

@@ -60,6 +60,9 @@ static void test_state_refuses_malformed(void)
     parse_refused(buf, "range");
     snprintf(buf, sizeof(buf), "v=1\n%sbits=1024\n", base);
     parse_refused(buf, "range");
+    /* 2^32 + 5 was cast to unsigned before the range check and read as 5 */
+    snprintf(buf, sizeof(buf), "v=1\n%sbits=2048\nrotate-after-days=4294967301\n", base);
+    parse_refused(buf, "range");
     snprintf(buf, sizeof(buf), "v=1\n%sexpires=-5\n", base);
     parse_refused(buf, "range");
     snprintf(buf, sizeof(buf), "v=1\n%sexpires=12x\n", base);
