@@ -136,7 +136,8 @@ clean:
 #   make fuzz-regress          run each over its seed corpus fuzz/corpus/<target>/ and exit
 #   make fuzz-seeds            rewrite the seeds made by cmk's own code (fuzz/mkseeds.c)
 # FUZZ_TARGETS picks some (make fuzz FUZZ_TARGETS=header FUZZ_SECONDS=600). New inputs found go
-# to build/fuzz/corpus/<target>/, crashes to build/fuzz/crash-<target>-*.
+# to build/fuzz/corpus/<target>/, crashes to build/fuzz/crash-<target>-*; fuzz/<target>.dict, where
+# there is one, gives libFuzzer the format's words.
 FUZZ_TARGETS ?= header chunk uri config args
 FUZZ_SECONDS ?= 60
 FUZZ_CC      := clang
@@ -189,6 +190,7 @@ fuzz: fuzz-build
 	    echo "fuzz: $$t for $(FUZZ_SECONDS) s" && \
 	    $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 	        -close_fd_mask=3 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
+	        $$([ -f fuzz/$$t.dict ] && echo -dict=fuzz/$$t.dict) \
 	        $(FUZZ_DIR)/corpus/$$t fuzz/corpus/$$t >$(FUZZ_DIR)/$$t.log 2>&1; rc=$$?; \
 	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_DIR)/$$t.log); \
 	    cov=$$(grep -o 'cov: [0-9]*' $(FUZZ_DIR)/$$t.log | tail -1); \
