@@ -5,11 +5,11 @@
  *
  * Input: the arguments after "cmk", separated by NUL bytes (at most FUZZ_ARGS_MAX).
  *
- * The world the command sees is a scratch folder (made once, also the working folder): a
- * config file ($CMK_CONFIG) naming a PKCS#11 module that does not exist, so every verb that
- * needs the token parses its arguments and then fails at the token step; a valid cmk file
- * f.cmk (decrypt and inspect read its header); an audit log with two records (cmk audit);
- * SOFTHSM2_CONF naming no file, so a registered module named on the command line cannot
+ * The world the command sees is a scratch folder (made once under /dev/shm or /tmp, removed at the
+ * end; also the working folder): a config file ($CMK_CONFIG) naming a PKCS#11 module that does not
+ * exist, so every verb that needs the token parses its arguments and then fails at the token step;
+ * a valid cmk file f.cmk (decrypt and inspect read its header); an audit log with two records (cmk
+ * audit); SOFTHSM2_CONF naming no file, so a registered module named on the command line cannot
  * initialize; and $XDG_DATA_HOME a plain file, so the embedded token can never be made.
  * Standard input is /dev/null. The command runs in the scratch folder; libFuzzer's own working
  * folder is restored after each input.
@@ -20,12 +20,15 @@
  * would report an exit as a crash.
  */
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <openssl/conf.h>
+#include <openssl/err.h>
 #include "fuzz_util.h"
 #include "../audit/audit.h"
 #include "../envelope/stream.h"
@@ -45,7 +48,7 @@ void __wrap_exit(int code)
     __real_exit(code);
 }
 
-static char scratch[] = "/tmp/cmk-fuzz-args-XXXXXX";
+static char scratch[64];
 static char conf[128], notdir[128], nosofthsm[128];
 static int home_fd = -1; /* libFuzzer's working folder: its corpus paths are relative to it */
 
@@ -78,6 +81,20 @@ static void cmk_file_make(void)
     close(out);
 }
 
+static int scratch_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) != 0 ? -1 : 0;
+}
+
+/* At libFuzzer's normal end (a crash keeps the folder, to look at). */
+static void scratch_free(void)
+{
+    nftw(scratch, scratch_rm, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     char text[1024];
@@ -87,7 +104,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     FUZZ_CHECK((home_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0);
+    /* in memory where there is a tmpfs: the command fsyncs what it writes */
+    snprintf(scratch, sizeof(scratch), "%s/cmk-fuzz-args-XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     FUZZ_CHECK(mkdtemp(scratch) != NULL && chdir(scratch) == 0);
+    atexit(scratch_free);
     FUZZ_CHECK(null_fd >= 0 && dup2(null_fd, STDIN_FILENO) == STDIN_FILENO);
     close(null_fd);
     snprintf(conf, sizeof(conf), "%s/cmk.conf", scratch);
@@ -172,6 +193,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(rc >= 0 && rc <= 5);
     }
     FUZZ_CHECK(fchdir(home_fd) == 0);
+    /* What the end of the process would drop: OpenSSL's error queue, and the configuration
+     * modules OSSL_LIB_CTX_load_config records in a global list that freeing the library
+     * context leaves (OpenSSL 3.0). Else every input adds to the heap, and libFuzzer, seeing
+     * more allocations than frees, runs a whole leak scan after each one. */
+    ERR_clear_error();
+    CONF_modules_unload(1);
     free(args);
     return 0;
 }
