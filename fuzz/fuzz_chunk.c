@@ -9,7 +9,8 @@
  *   - a file: a fixed valid header, then a body. Mode bit 1 clear: the body is the payload
  *     itself (must not open). Set: the body is the payload sealed chunk by chunk as
  *     docs/format.md says, which must decrypt to the payload; mode bit 2 then flips one bit
- *     of it, mode bit 3 cuts it short, and either must be refused.
+ *     of it, mode bit 3 cuts it short, and either must be refused. Mode bit 7 decrypts on three
+ *     threads (batches of six chunks) instead of one.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,9 +89,10 @@ static uint8_t *body_seal(const uint8_t *pt, size_t len, size_t *body_len)
 }
 
 /* Decrypts header || body; the plaintext in *pt (caller frees) when ENV_OK. */
-static env_err file_decrypt(const uint8_t *body, size_t body_len, uint8_t **pt, size_t *pt_len)
+static env_err file_decrypt(const uint8_t *body, size_t body_len, unsigned threads, uint8_t **pt,
+                            size_t *pt_len)
 {
-    env_stream_opts o = {.threads = 1};
+    env_stream_opts o = {.threads = threads};
     uint8_t *file = malloc(hdr_raw.len + body_len);
     int in, out;
     env_header h;
@@ -117,11 +119,12 @@ static void file_check(unsigned mode, uint64_t where, const uint8_t *payload, si
 {
     uint8_t *body = NULL, *pt = NULL;
     size_t body_len = len, pt_len = 0;
+    unsigned threads = mode & 0x80 ? 3 : 1;
     int must_open = 0;
     env_err e;
 
     if (!(mode & 2)) {
-        e = file_decrypt(payload, len, &pt, &pt_len);
+        e = file_decrypt(payload, len, threads, &pt, &pt_len);
         FUZZ_CHECK(e != ENV_OK);
         return;
     }
@@ -135,7 +138,7 @@ static void file_check(unsigned mode, uint64_t where, const uint8_t *payload, si
         body_len = (size_t)(where % body_len);
         must_open = 0;
     }
-    e = file_decrypt(body, body_len, &pt, &pt_len);
+    e = file_decrypt(body, body_len, threads, &pt, &pt_len);
     FUZZ_CHECK((e == ENV_OK) == must_open);
     if (must_open)
         FUZZ_CHECK(pt_len == len && (len == 0 || memcmp(pt, payload, len) == 0));

@@ -132,6 +132,7 @@ static void chunks(const char *dir)
     chunk_seed(dir, "sealed-bit-flipped", 0x36, 1030, 2100);
     chunk_seed(dir, "sealed-cut", 0x0a, 1040, 2100);
     chunk_seed(dir, "index-past-max", 0x02, UINT64_MAX, 20);
+    chunk_seed(dir, "sealed-seven-chunks-three-threads", 0x82, 0, 7000);
 }
 
 static void states(const char *dir)
