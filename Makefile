@@ -134,6 +134,7 @@ clean:
 #   make fuzz-build            build them
 #   make fuzz                  run each for FUZZ_SECONDS (default 60), one after the other
 #   make fuzz-regress          run each over its seed corpus fuzz/corpus/<target>/ and exit
+#                              (make check does the same, in tests/e2e/fuzz_corpus_replay.sh)
 #   make fuzz-seeds            rewrite the seeds made by cmk's own code (fuzz/mkseeds.c)
 # FUZZ_TARGETS picks some (make fuzz FUZZ_TARGETS=header FUZZ_SECONDS=600). New inputs found go
 # to build/fuzz/corpus/<target>/, crashes to build/fuzz/crash-<target>-*; fuzz/<target>.dict, where
@@ -143,7 +144,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      := clang
 FUZZ_DIR     := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS  := $(filter-out -fvisibility=hidden,$(CFLAGS)) $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_CFLAGS  := $(filter-out -fvisibility=hidden -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS)) \
+                $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_CORE    := $(P11_SRC) $(ENV_SRC) $(AUDIT_SRC) $(filter-out cli/main.c,$(CLI_SRC))
 FUZZ_OBJ     := $(FUZZ_CORE:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/cli/main_renamed.o \
                 $(FUZZ_DIR)/obj/fuzz/fuzz_util.o
@@ -170,8 +172,11 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz/fuzz_%.o $(FUZZ_DIR)/libcmkfuzz.a
 $(FUZZ_DIR)/fuzz_args: FUZZ_LDFLAGS := -Wl,--wrap=exit
 
 fuzz-build:
-	@sh mk/deps.sh fuzz
+	@sh mk/deps.sh
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+# make check replays every seed too (tests/e2e/fuzz_corpus_replay.sh): a few seconds to build.
+tests: $(FUZZ_BINS)
 
 # The seeds made by cmk's own code (fuzz/mkseeds.c): headers, files, chunks, states, audit records.
 $(BUILD)/fuzz-mkseeds: $(BUILD)/obj/fuzz/mkseeds.o $(BUILD)/libcmkenv.a $(BUILD)/libcmkstate.a \

@@ -161,6 +161,7 @@ static void world_reset(void)
     setenv("HOME", scratch, 1);
     setenv("XDG_DATA_HOME", notdir, 1);
     unsetenv("CMK_PROVIDER");
+    unsetenv("CMK_AUDIT_LOG");
     FUZZ_CHECK(chdir(scratch) == 0);
 }
 

@@ -1,13 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages cmk builds, tests and demos with (and, with the argument 'bench',
-# what the benchmarks compare against; with 'fuzz', the fuzzer runtime). Quick when all are present.
+# what the benchmarks compare against). Quick when all are present.
 set -eu
 pkgs="build-essential pkg-config clang libssl-dev openssl libp11-kit-dev p11-kit softhsm2
-libcunit1-dev libipsec-mb-dev opensc libnss3 libnss3-tools libjson-c-dev"
+libcunit1-dev libipsec-mb-dev opensc libnss3 libnss3-tools libjson-c-dev libclang-rt-14-dev"
 # `make bench` compares against these too: `sh mk/deps.sh bench`.
 [ "${1:-}" = bench ] && pkgs="$pkgs age time"
-# `make fuzz` needs clang's libFuzzer runtime (fuzz/, docs/fuzzing.md): `sh mk/deps.sh fuzz`.
-[ "${1:-}" = fuzz ] && pkgs="$pkgs libclang-rt-14-dev"
+# libclang-rt-14-dev is clang's libFuzzer runtime: `make check` replays the fuzz corpora
+# (fuzz/, docs/fuzzing.md), and `make fuzz` runs the fuzzers.
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
