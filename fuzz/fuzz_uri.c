@@ -14,6 +14,7 @@
  *   - a URI that parses formats (p11-kit) to one that parses again;
  *   - a resolved PIN is 1..256 bytes, NUL-terminated at its length, without a line break.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -114,6 +115,25 @@ static void uri_check(const char *s, int pin_fd)
     free(formatted);
 }
 
+/* $CMK_FUZZ_PIN lives in this buffer, given to putenv once: setenv would keep a copy of every
+ * value ever set (glibc), and the heap would grow with every input. */
+#define FUZZ_PIN_ENV "CMK_FUZZ_PIN="
+static char pin_env[sizeof(FUZZ_PIN_ENV) + 4096];
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    strcpy(pin_env, FUZZ_PIN_ENV);
+    FUZZ_CHECK(putenv(pin_env) == 0);
+    return 0;
+}
+
+static void pin_env_set(const char *value)
+{
+    snprintf(pin_env + strlen(FUZZ_PIN_ENV), sizeof(pin_env) - strlen(FUZZ_PIN_ENV), "%s", value);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *nul = memchr(data, '\0', size);
@@ -122,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = fuzz_str(data, slen), *env = fuzz_str(data + size - rest, rest);
     int pin_fd = fuzz_fd_with(data + size - rest, rest);
 
-    setenv("CMK_FUZZ_PIN", env, 1);
+    pin_env_set(env);
     uri_check(s, pin_fd);
     if (s[0] != '\0') {
         pin_check(s, 0, pin_fd);
