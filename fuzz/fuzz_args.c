@@ -19,6 +19,7 @@
  * child ends with _exit (the harness is linked with --wrap=exit): libFuzzer's own exit handler
  * would report an exit as a crash.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -179,21 +180,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     argv[argc] = NULL;
     world_reset();
     if (main_exits(argc, argv)) {
-        pid_t pid = fork();
+        pid_t pid = fork(), w;
         int st = 0;
 
         if (pid == 0) {
             in_child = 1;
             _exit(cmk_main(argc, argv) == 0 ? 100 : 101); /* main must exit before this */
         }
-        FUZZ_CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
-        FUZZ_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+        FUZZ_CHECK(pid > 0);
+        /* libFuzzer's timer (SIGALRM, -timeout) may interrupt the wait */
+        while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+            ;
+        /* back in libFuzzer's folder before any check: a crash input is written there */
+        FUZZ_CHECK(fchdir(home_fd) == 0);
+        FUZZ_CHECK(w == pid && WIFEXITED(st) && WEXITSTATUS(st) == 2);
     } else {
         int rc = cmk_main(argc, argv);
 
+        FUZZ_CHECK(fchdir(home_fd) == 0);
         FUZZ_CHECK(rc >= 0 && rc <= 5);
     }
-    FUZZ_CHECK(fchdir(home_fd) == 0);
     /* What the end of the process would drop: OpenSSL's error queue, and the configuration
      * modules OSSL_LIB_CTX_load_config records in a global list that freeing the library
      * context leaves (OpenSSL 3.0). Else every input adds to the heap, and libFuzzer, seeing
