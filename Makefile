@@ -221,3 +221,87 @@ check-install:
 	@sh mk/deps.sh deb
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) MAKE='$(MAKE)' MODULESDIR='$(MODULESDIR)' sh mk/check-install.sh
+
+# libFuzzer harnesses (fuzz/, docs/fuzzing.md), built with clang into build/fuzz/:
+#   make fuzz-build            build them
+#   make fuzz                  run each for FUZZ_SECONDS (default 60), one after the other
+#   make fuzz-regress          run each over its seed corpus fuzz/corpus/<target>/ and exit
+#                              (make check does the same, in tests/e2e/fuzz_corpus_replay.sh)
+#   make fuzz-seeds            rewrite the seeds made by cmk's own code (fuzz/mkseeds.c)
+# FUZZ_TARGETS picks some (make fuzz FUZZ_TARGETS=header FUZZ_SECONDS=600). New inputs found go
+# to build/fuzz/corpus/<target>/, crashes to build/fuzz/crash-<target>-*; fuzz/<target>.dict, where
+# there is one, gives libFuzzer the format's words.
+FUZZ_TARGETS ?= header chunk uri config args
+FUZZ_SECONDS ?= 60
+FUZZ_CC      := clang
+FUZZ_DIR     := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := $(filter-out -fvisibility=hidden -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS)) \
+                $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_CORE    := $(P11_SRC) $(ENV_SRC) $(AUDIT_SRC) $(filter-out cli/main.c,$(CLI_SRC))
+FUZZ_OBJ     := $(FUZZ_CORE:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/cli/main_renamed.o \
+                $(FUZZ_DIR)/obj/fuzz/fuzz_util.o
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+FORMAT_SRC   += $(wildcard fuzz/*.c fuzz/*.h)
+
+.PHONY: fuzz fuzz-build fuzz-regress fuzz-seeds
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+# The real main, renamed so that fuzz_args calls it in-process.
+$(FUZZ_DIR)/obj/cli/main_renamed.o: cli/main.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Dmain=cmk_main -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/libcmkfuzz.a: $(FUZZ_OBJ)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz/fuzz_%.o $(FUZZ_DIR)/libcmkfuzz.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_LDFLAGS) -o $@ $^ -ljson-c $(LDLIBS)
+
+# fuzz_args.c runs inputs that make main() exit in a child that must end with _exit.
+$(FUZZ_DIR)/fuzz_args: FUZZ_LDFLAGS := -Wl,--wrap=exit
+
+fuzz-build:
+	@sh mk/deps.sh
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+# make check replays every seed too (tests/e2e/fuzz_corpus_replay.sh): a few seconds to build.
+tests: $(FUZZ_BINS)
+
+# The seeds made by cmk's own code (fuzz/mkseeds.c): headers, files, chunks, states, audit records.
+$(BUILD)/fuzz-mkseeds: $(BUILD)/obj/fuzz/mkseeds.o $(BUILD)/libcmkenv.a $(BUILD)/libcmkstate.a \
+		       $(BUILD)/libcmkp11.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-seeds: $(BUILD)/fuzz-mkseeds
+	@mkdir -p $(FUZZ_TARGETS:%=fuzz/corpus/%)
+	$(BUILD)/fuzz-mkseeds fuzz/corpus
+
+# Each target in turn, on one core; the closing lines give the executions each one reached.
+fuzz: fuzz-build
+	@rm -f $(FUZZ_DIR)/runs.txt
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$t && \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s" && \
+	    $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	        -close_fd_mask=3 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
+	        $$([ -f fuzz/$$t.dict ] && echo -dict=fuzz/$$t.dict) \
+	        $(FUZZ_DIR)/corpus/$$t fuzz/corpus/$$t >$(FUZZ_DIR)/$$t.log 2>&1; rc=$$?; \
+	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_DIR)/$$t.log); \
+	    cov=$$(grep -o 'cov: [0-9]*' $(FUZZ_DIR)/$$t.log | tail -1); \
+	    echo "fuzz: $$t: $$runs executions in $(FUZZ_SECONDS) s, $$cov, exit $$rc" \
+	        | tee -a $(FUZZ_DIR)/runs.txt; \
+	    [ $$rc -eq 0 ] || { tail -40 $(FUZZ_DIR)/$$t.log; exit 1; }; \
+	done
+
+# Replays every seed (and every crash kept as a seed); fast, and no fuzzing.
+fuzz-regress: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    $(FUZZ_DIR)/fuzz_$$t -close_fd_mask=3 fuzz/corpus/$$t/* >$(FUZZ_DIR)/$$t-regress.log 2>&1 \
+	        && echo "fuzz-regress: $$t: $$(ls fuzz/corpus/$$t | wc -l) inputs ok" \
+	        || { tail -40 $(FUZZ_DIR)/$$t-regress.log; exit 1; }; \
+	done
+
+-include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)

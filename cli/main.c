@@ -84,20 +84,12 @@ static void setting_override(char **setting, char **flag)
     *flag = NULL;
 }
 
-int main(int argc, char **argv)
+/* The global flags before the verb. Returns -1 with *verb the verb's index in argv (argc when
+ * none), or the exit code to end with (--version, --help, a wrong flag). */
+static int global_flags_parse(int argc, char **argv, cmk_settings *flags, char **config, int *verb)
 {
-    cmk_cli cli = {0};
-    cmk_settings flags = {0};
-    char *config = NULL;
-    struct rlimit no_core = {0, 0};
-    int i, rc;
+    int i;
 
-    /* A core dump of this process could hold data keys. */
-    setrlimit(RLIMIT_CORE, &no_core);
-    /* Past a file size limit, let write() fail (EFBIG) so the output is removed cleanly. */
-    signal(SIGXFSZ, SIG_IGN);
-    /* Keys live in OpenSSL's secure heap: locked in memory, left out of core dumps. */
-    env_secret_heap_init();
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--version") == 0) {
             printf("cmk %s\n", CMK_VERSION);
@@ -108,36 +100,64 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--pin") == 0)
             return cli_fail(CMK_EXIT_USAGE, "a PIN never goes on the command line: use "
                                             "--pin-source file:PATH or env:VAR");
-        if (!flag_value(&i, argc, argv, "--config", &config) &&
-            !flag_value(&i, argc, argv, "--module", &flags.module) &&
-            !flag_value(&i, argc, argv, "--token", &flags.token) &&
-            !flag_value(&i, argc, argv, "--pin-source", &flags.pin_source) &&
-            !flag_value(&i, argc, argv, "--key-cache-seconds", &flags.cache_seconds))
+        if (!flag_value(&i, argc, argv, "--config", config) &&
+            !flag_value(&i, argc, argv, "--module", &flags->module) &&
+            !flag_value(&i, argc, argv, "--token", &flags->token) &&
+            !flag_value(&i, argc, argv, "--pin-source", &flags->pin_source) &&
+            !flag_value(&i, argc, argv, "--key-cache-seconds", &flags->cache_seconds))
             return cli_fail(CMK_EXIT_USAGE, "unknown option %s (see cmk --help)", argv[i]);
     }
-    if (i == argc)
-        return usage(stderr, CMK_EXIT_USAGE);
-    for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
-        if (strcmp(argv[i], verbs[v].name) != 0)
-            continue;
-        /* Flags alone can name a token: then neither a file nor the embedded token is needed. */
-        if (flags.module != NULL && flags.token != NULL && config == NULL &&
-            getenv("CMK_CONFIG") == NULL)
-            rc = CMK_EXIT_OK;
-        else
-            rc = cli_settings_load(&cli.s, config);
-        if (rc == CMK_EXIT_OK) {
-            setting_override(&cli.s.module, &flags.module);
-            setting_override(&cli.s.token, &flags.token);
-            setting_override(&cli.s.pin_source, &flags.pin_source);
-            setting_override(&cli.s.cache_seconds, &flags.cache_seconds);
-            rc = verbs[v].fn(&cli, argc - i, argv + i);
-        }
-        OSSL_LIB_CTX_free(cli.libctx);
-        cli_settings_free(&cli.s);
-        cli_settings_free(&flags);
-        free(config);
-        return rc;
+    *verb = i;
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    cmk_cli cli = {0};
+    cmk_settings flags = {0};
+    char *config = NULL;
+    struct rlimit no_core = {0, 0};
+    size_t v;
+    int i = argc, rc;
+
+    /* A core dump of this process could hold data keys. */
+    setrlimit(RLIMIT_CORE, &no_core);
+    /* Past a file size limit, let write() fail (EFBIG) so the output is removed cleanly. */
+    signal(SIGXFSZ, SIG_IGN);
+    /* Keys live in OpenSSL's secure heap: locked in memory, left out of core dumps. */
+    env_secret_heap_init();
+    /* Every way out goes through end:, which frees what the flags hold (fuzz/fuzz_args.c found
+     * the early returns leaking them). */
+    if ((rc = global_flags_parse(argc, argv, &flags, &config, &i)) != -1)
+        goto end;
+    if (i == argc) {
+        rc = usage(stderr, CMK_EXIT_USAGE);
+        goto end;
     }
-    return cli_fail(CMK_EXIT_USAGE, "unknown verb '%s' (see cmk --help)", argv[i]);
+    for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
+        if (strcmp(argv[i], verbs[v].name) == 0)
+            break;
+    if (v == sizeof(verbs) / sizeof(verbs[0])) {
+        rc = cli_fail(CMK_EXIT_USAGE, "unknown verb '%s' (see cmk --help)", argv[i]);
+        goto end;
+    }
+    /* Flags alone can name a token: then neither a file nor the embedded token is needed. */
+    if (flags.module != NULL && flags.token != NULL && config == NULL &&
+        getenv("CMK_CONFIG") == NULL)
+        rc = CMK_EXIT_OK;
+    else
+        rc = cli_settings_load(&cli.s, config);
+    if (rc == CMK_EXIT_OK) {
+        setting_override(&cli.s.module, &flags.module);
+        setting_override(&cli.s.token, &flags.token);
+        setting_override(&cli.s.pin_source, &flags.pin_source);
+        setting_override(&cli.s.cache_seconds, &flags.cache_seconds);
+        rc = verbs[v].fn(&cli, argc - i, argv + i);
+    }
+end:
+    OSSL_LIB_CTX_free(cli.libctx);
+    cli_settings_free(&cli.s);
+    cli_settings_free(&flags);
+    free(config);
+    return rc;
 }

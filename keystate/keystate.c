@@ -3,6 +3,7 @@
  * reader (each line and value has a cap; nothing is read past len), the --ops names, times.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,7 @@ static int line_apply(ks_state *s, const char *name, const char *v, int *have_v)
     if (strcmp(name, "deleted-at") == 0)
         return (s->deleted_at = n), 1;
     if (strcmp(name, "rotate-after-days") == 0)
-        return (s->rotate_after_days = (unsigned)n) < 100000;
+        return n < 100000 && ((s->rotate_after_days = (unsigned)n), 1); /* range before cast */
     if (strcmp(name, "retention-days") == 0)
         return (s->retention_days = (unsigned)n) >= KS_RETENTION_MIN_DAYS &&
                n <= KS_RETENTION_MAX_DAYS;
@@ -149,8 +150,9 @@ int ks_state_parse(const uint8_t *buf, size_t len, ks_state *s, const char **why
             return 0;
         }
     }
-    if (!have_v || s->kind[0] == '\0' || s->ops == 0 || s->retention_days == 0) {
-        *why = "v, kind, ops or retention-days is missing";
+    /* bits too: without it the state would be written back as bits=0, which no reader takes */
+    if (!have_v || s->kind[0] == '\0' || s->ops == 0 || s->bits == 0 || s->retention_days == 0) {
+        *why = "v, kind, ops, bits or retention-days is missing";
         return 0;
     }
     return 1;
@@ -178,7 +180,7 @@ long long ks_time_parse(const char *s)
     struct tm tm = {0};
     const char *end;
     char *e;
-    long long n;
+    long long n, unit, now;
 
     if (s[0] == '@' || s[0] == '+') {
         errno = 0;
@@ -187,13 +189,15 @@ long long ks_time_parse(const char *s)
             return -1;
         if (s[0] == '@')
             return *e == '\0' ? n : -1;
-        if (strcmp(e, "d") == 0)
-            return (long long)time(NULL) + n * KS_SECONDS_PER_DAY;
-        if (strcmp(e, "h") == 0)
-            return (long long)time(NULL) + n * 3600;
-        if (strcmp(e, "s") == 0)
-            return (long long)time(NULL) + n;
-        return -1;
+        unit = strcmp(e, "d") == 0   ? KS_SECONDS_PER_DAY
+               : strcmp(e, "h") == 0 ? 3600
+               : strcmp(e, "s") == 0 ? 1
+                                     : 0;
+        now = (long long)time(NULL);
+        /* a span past the end of time is not a time (and must not overflow: fuzz_config) */
+        if (unit == 0 || n > (LLONG_MAX - now) / unit)
+            return -1;
+        return now + n * unit;
     }
     if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL)
         return -1;

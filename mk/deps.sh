@@ -4,9 +4,11 @@
 # Quick when all are present.
 set -eu
 pkgs="build-essential pkg-config clang libssl-dev openssl libp11-kit-dev p11-kit softhsm2
-libcunit1-dev libipsec-mb-dev opensc libnss3 libnss3-tools libjson-c-dev"
+libcunit1-dev libipsec-mb-dev opensc libnss3 libnss3-tools libjson-c-dev libclang-rt-14-dev"
 # `make bench` compares against these too: `sh mk/deps.sh bench`.
 [ "${1:-}" = bench ] && pkgs="$pkgs age time"
+# libclang-rt-14-dev is clang's libFuzzer runtime: `make check` replays the fuzz corpora
+# (fuzz/, docs/fuzzing.md), and `make fuzz` runs the fuzzers.
 # `make deb` and `make check-install` build the Debian package: `sh mk/deps.sh deb`.
 [ "${1:-}" = deb ] && pkgs="$pkgs debhelper dpkg-dev man-db groff-base"
 missing=""
