@@ -11,7 +11,7 @@ for t in header chunk uri config args; do
         continue
     fi
     # clang's sanitizer runtime is linked in: no preloaded one (sanitized builds of make check
-    # preload gcc's), and leak detection on
+    # preload gcc's), no openssl.cnf loading a cmk.so built with gcc's, and leak detection on
     check "fuzz_$t replays its $(ls "$CMK_TOP/fuzz/corpus/$t" | wc -l) seeds" \
-        env -u LD_PRELOAD -u ASAN_OPTIONS "$bin" -close_fd_mask=3 "$CMK_TOP"/fuzz/corpus/"$t"/*
+        env -u LD_PRELOAD -u ASAN_OPTIONS -u OPENSSL_CONF "$bin" -close_fd_mask=3 "$CMK_TOP"/fuzz/corpus/"$t"/*
 done
