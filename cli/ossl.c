@@ -44,11 +44,30 @@ static char *provider_path(const cmk_settings *s)
     return strdup(CMK_MODULESDIR "/cmk.so");
 }
 
+/* One `name = "value"` line. OpenSSL's configuration syntax gives meaning to '#', '$', quotes
+ * and backslashes in a bare value, and a line break would start a new setting: so the value is
+ * always quoted and escaped, and a line break is refused (no setting needs one). */
+static int cnf_line_write(FILE *f, const char *name, const char *value)
+{
+    if (strpbrk(value, "\r\n") != NULL) {
+        cli_fail(CMK_EXIT_CONFIG, "the %s setting contains a line break", name);
+        return 0;
+    }
+    fprintf(f, "%s = \"", name);
+    for (const char *p = value; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\')
+            fputc('\\', f);
+        fputc(*p, f);
+    }
+    fputs("\"\n", f);
+    return 1;
+}
+
 OSSL_LIB_CTX *cli_libctx(cmk_cli *cli)
 {
     const cmk_settings *s = &cli->s;
     char *module = NULL, *audit = NULL, cnf[64];
-    int fd = -1;
+    int fd = -1, ok;
     FILE *f = NULL;
     OSSL_LIB_CTX *ctx = NULL;
 
@@ -61,21 +80,19 @@ OSSL_LIB_CTX *cli_libctx(cmk_cli *cli)
     if ((module = provider_path(s)) == NULL || (fd = memfd_create("cmk-openssl.cnf", 0)) < 0 ||
         (f = fdopen(dup(fd), "w")) == NULL)
         goto err;
-    fprintf(f,
-            "openssl_conf = cmk_init\n[cmk_init]\nproviders = cmk_providers\n"
-            "[cmk_providers]\ndefault = cmk_default\ncmk = cmk_sect\n"
-            "[cmk_default]\nactivate = 1\n"
-            "[cmk_sect]\nmodule = %s\npkcs11-module-path = %s\nactivate = 1\n",
-            module, s->module);
-    if (s->pin_source != NULL)
-        fprintf(f, "pkcs11-module-token-pin = %s\n", s->pin_source);
-    if (s->init_args != NULL)
-        fprintf(f, "pkcs11-module-init-args = %s\n", s->init_args);
+    fputs("openssl_conf = cmk_init\n[cmk_init]\nproviders = cmk_providers\n"
+          "[cmk_providers]\ndefault = cmk_default\ncmk = cmk_sect\n"
+          "[cmk_default]\nactivate = 1\n[cmk_sect]\nactivate = 1\n",
+          f);
     /* the provider records its wraps and unwraps in cmk's audit log: one chain (key.h) */
-    if ((audit = cli_audit_path_ready(cli)) != NULL)
-        fprintf(f, "audit-log = %s\n", audit);
+    audit = cli_audit_path_ready(cli);
+    ok = cnf_line_write(f, "module", module) &&
+         cnf_line_write(f, "pkcs11-module-path", s->module) &&
+         (s->pin_source == NULL || cnf_line_write(f, "pkcs11-module-token-pin", s->pin_source)) &&
+         (s->init_args == NULL || cnf_line_write(f, "pkcs11-module-init-args", s->init_args)) &&
+         (audit == NULL || cnf_line_write(f, "audit-log", audit));
     free(audit);
-    if (fclose(f) != 0)
+    if (fclose(f) != 0 || !ok)
         goto err;
     snprintf(cnf, sizeof(cnf), "/proc/self/fd/%d", fd);
     if ((ctx = OSSL_LIB_CTX_new()) == NULL || !OSSL_LIB_CTX_load_config(ctx, cnf) ||

@@ -44,3 +44,23 @@ refuse "a token that is not there is a config error" "no token matches" \
 "$CMK" --config "$WORK/cmk.conf" --token "pkcs11:token=nope" key list >/dev/null 2>&1
 rc=$?
 if [ "$rc" -eq 3 ]; then ok "... with exit code 3"; else fail "... with exit code 3" "exit $rc"; fi
+
+# cmk hands its settings to the provider in an openssl.cnf of its own: characters that mean
+# something there ('#', '$', quotes) must arrive as they are, and a line break must not add a
+# setting of its own choosing.
+odd="$WORK/odd#\$dir\"q"
+mkdir -p "$odd" && ln -s "$CMK_TEST_MODULE" "$odd/module.so"
+printf 'secret' >"$WORK/plain"
+check "a module path with '#', '\$' and '\"' in it reaches the provider as it is" sh -c \
+    "\"$CMK\" --config '$WORK/cmk.conf' --module '$odd/module.so' encrypt --key 'conf-$$' \
+        -o '$WORK/plain.cmk' '$WORK/plain' &&
+     \"$CMK\" --config '$WORK/cmk.conf' --module '$odd/module.so' decrypt -o - '$WORK/plain.cmk' |
+        grep -qx secret"
+grep -v '^audit-log' "$WORK/cmk.conf" >"$WORK/noaudit.conf"
+nl_log="$WORK/audit
+activate = 0.log"
+refuse "a setting with a line break is refused before it reaches openssl.cnf" \
+    "audit-log setting contains a line break" \
+    env CMK_AUDIT_LOG="$nl_log" "$CMK" --config "$WORK/noaudit.conf" encrypt --key "conf-$$" \
+    -o "$WORK/nl.cmk" "$WORK/plain"
+check "... and writes nothing" test ! -e "$WORK/nl.cmk"
