@@ -1,9 +1,31 @@
 /*
  * p11_uri.c - pkcs11: URIs (RFC 7512), parsed and matched by p11-kit.
  */
+#include <stdio.h>
 #include <string.h>
 #include <p11-kit/p11-kit.h>
 #include "p11_internal.h"
+
+/* The first path attribute of s p11-kit does not know, as "name" (at most cap-1 bytes), found by
+ * parsing each attribute alone: p11-kit stays the one list of what RFC 7512 names. */
+static void uri_unknown_find(const char *s, char *name, size_t cap)
+{
+    const char *p = strchr(s, ':'), *end;
+    char one[256];
+    P11KitUri *u = p11_kit_uri_new();
+
+    snprintf(name, cap, "?");
+    for (p = p != NULL ? p + 1 : s; u != NULL && *p != '\0' && *p != '?'; p = end + (*end == ';')) {
+        end = p + strcspn(p, ";?");
+        snprintf(one, sizeof(one), "pkcs11:%.*s", (int)(end - p), p);
+        if (p11_kit_uri_parse(one, P11_KIT_URI_FOR_ANY, u) == P11_KIT_URI_OK &&
+            p11_kit_uri_any_unrecognized(u)) {
+            snprintf(name, cap, "%.*s", (int)strcspn(p, "=;?"), p);
+            break;
+        }
+    }
+    p11_kit_uri_free(u);
+}
 
 CK_RV p11_uri_parse(const char *s, P11KitUri **out)
 {
@@ -19,6 +41,18 @@ CK_RV p11_uri_parse(const char *s, P11KitUri **out)
     if (r != P11_KIT_URI_OK) {
         p11_kit_uri_free(uri);
         return p11_err_set(P11_R_BAD_URI, "parsing URI '%s' (%s)", s, p11_kit_uri_message(r));
+    }
+    /* p11-kit keeps an unknown attribute and then matches nothing: a misspelling ("objet=")
+     * would read as "no such key". Say what it is instead. */
+    if (p11_kit_uri_any_unrecognized(uri)) {
+        char name[64];
+
+        uri_unknown_find(s, name, sizeof(name));
+        p11_kit_uri_free(uri);
+        return p11_err_set(P11_R_BAD_URI,
+                           "URI '%s': unknown attribute '%s' (RFC 7512 names "
+                           "token, object, id, type, serial, pin-source...)",
+                           s, name);
     }
     *out = uri;
     return CKR_OK;

@@ -28,6 +28,8 @@ refuse "no pkcs11-module-path: refused, naming the option" "pkcs11-module-path i
 
 refuse "missing token: refused, naming the URI" "no token matches 'pkcs11:token=no-such-token" \
     openssl pkey -in "pkcs11:token=no-such-token;object=err-$$" -pubout
+refuse "a misspelled URI attribute: refused, naming it" "unknown attribute 'objet'" \
+    openssl pkey -in "pkcs11:token=$CMK_TEST_TOKEN;objet=err-$$" -pubout
 refuse "missing object: refused, naming the URI" "no RSA key matches .*object=no-such-key" \
     openssl pkey -in "pkcs11:token=$CMK_TEST_TOKEN;object=no-such-key" -pubout
 refuse "public-only view cannot decrypt" "names a public key only|needs the private key" \

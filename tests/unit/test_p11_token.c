@@ -72,6 +72,20 @@ static void test_token_bad_uri_is_bad_uri(void)
     CU_ASSERT_EQUAL(rv, P11_R_BAD_URI);
 }
 
+/* p11-kit parses an unknown attribute and then matches nothing: a misspelling must not read as
+ * "no such token". */
+static void test_token_misspelled_attribute_is_named(void)
+{
+    CK_RV rv;
+
+    open_or_null("pkcs11:tokn=cmk-test", NULL, &rv);
+    CU_ASSERT_EQUAL(rv, P11_R_BAD_URI);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p11_err_detail(), "unknown attribute 'tokn'"));
+    open_or_null("pkcs11:token=cmk-test;object=k;tpye=private", NULL, &rv);
+    CU_ASSERT_EQUAL(rv, P11_R_BAD_URI);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p11_err_detail(), "unknown attribute 'tpye'"));
+}
+
 static void test_token_login_with_pin_file(void)
 {
     CU_ASSERT_EQUAL(login_with(tu_uri, tu_pin_spec, NULL), CKR_OK);
@@ -229,6 +243,7 @@ int main(void)
                 test_token_found_by_label_serial_and_slot);
     CU_add_test(s, "token_missing_is_token_not_found", test_token_missing_is_token_not_found);
     CU_add_test(s, "token_bad_uri_is_bad_uri", test_token_bad_uri_is_bad_uri);
+    CU_add_test(s, "token_misspelled_attribute_is_named", test_token_misspelled_attribute_is_named);
     CU_add_test(s, "token_login_with_pin_file", test_token_login_with_pin_file);
     CU_add_test(s, "token_login_with_pin_env", test_token_login_with_pin_env);
     CU_add_test(s, "token_login_with_literal_pin", test_token_login_with_literal_pin);
