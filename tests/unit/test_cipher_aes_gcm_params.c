@@ -12,10 +12,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/provider.h>
-#include "testlib.h"
+#include "test_gcm_util.h"
 
-static TESTLIB_EVP evp;
-static EVP_CIPHER *cmk_gcm, *ref_gcm; /* AES-256-GCM from cmk and from default */
 static const uint8_t key[32] = {0x60, 0x3d, 0xeb, 0x10, 0x15, 0xca, 0x71, 0xbe, 0x2b, 0x73, 0xae,
                                 0xf0, 0x85, 0x7d, 0x77, 0x81, 0x1f, 0x35, 0x2c, 0x07, 0x3b, 0x61,
                                 0x08, 0xd7, 0x2d, 0x98, 0x10, 0xa3, 0x09, 0x14, 0xdf, 0xf4};
@@ -23,32 +21,14 @@ static const uint8_t iv[12] = {0xca, 0xfe, 0xba, 0xbe, 0xfa, 0xce, 0xdb, 0xad, 0
 static const uint8_t aad[20] = "record header, etc.";
 static uint8_t msg[1000];
 
-#define NEED_GCM()                                                                                 \
-    do {                                                                                           \
-        if (cmk_gcm == NULL) {                                                                     \
-            TEST_SKIP("cmk offers no AES-GCM here (built without intel-ipsec-mb, or no AES-NI)");  \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
 static int suite_init(void)
 {
-    for (size_t i = 0; i < sizeof(msg); i++)
-        msg[i] = (uint8_t)(i * 7 + 3);
-    if (!testlib_evp_init(&evp, 0))
-        return 1;
-    cmk_gcm = EVP_CIPHER_fetch(evp.libctx, "AES-256-GCM", "provider=cmk");
-    ref_gcm = EVP_CIPHER_fetch(evp.libctx, "AES-256-GCM", "provider=default");
-    ERR_clear_error();
-    return ref_gcm == NULL;
+    return tg_suite_init(msg, sizeof(msg), 7, 3);
 }
 
 static int suite_clean(void)
 {
-    EVP_CIPHER_free(cmk_gcm);
-    EVP_CIPHER_free(ref_gcm);
-    testlib_evp_cleanup(&evp);
-    return 0;
+    return tg_suite_clean();
 }
 
 /* Seals msg[0..len) with AAD; returns the context after final (caller frees) or NULL. */

@@ -9,40 +9,20 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/provider.h>
-#include "testlib.h"
+#include "test_gcm_util.h"
 
-static TESTLIB_EVP evp;
-static EVP_CIPHER *cmk_gcm, *ref_gcm; /* AES-256-GCM from cmk and from default */
 static const uint8_t key[32] = "TLS 1.2 record key, 32 bytes...";
 static const uint8_t iv[12] = "fixd+explct!";
 static uint8_t msg[1000];
 
-#define NEED_GCM()                                                                                 \
-    do {                                                                                           \
-        if (cmk_gcm == NULL) {                                                                     \
-            TEST_SKIP("cmk offers no AES-GCM here (built without intel-ipsec-mb, or no AES-NI)");  \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
 static int suite_init(void)
 {
-    for (size_t i = 0; i < sizeof(msg); i++)
-        msg[i] = (uint8_t)(i * 13 + 5);
-    if (!testlib_evp_init(&evp, 0))
-        return 1;
-    cmk_gcm = EVP_CIPHER_fetch(evp.libctx, "AES-256-GCM", "provider=cmk");
-    ref_gcm = EVP_CIPHER_fetch(evp.libctx, "AES-256-GCM", "provider=default");
-    ERR_clear_error();
-    return ref_gcm == NULL;
+    return tg_suite_init(msg, sizeof(msg), 13, 5);
 }
 
 static int suite_clean(void)
 {
-    EVP_CIPHER_free(cmk_gcm);
-    EVP_CIPHER_free(ref_gcm);
-    testlib_evp_cleanup(&evp);
-    return 0;
+    return tg_suite_clean();
 }
 
 /* A TLS 1.2 sender or receiver as libssl drives one (ssl/record/ssl3_record.c): fixed IV,
