@@ -5,7 +5,7 @@
  * and run; and against OpenSSL's default provider with the same key in memory.
  *
  *   unwrap --label LABEL --pub PUB.pem --priv KEY.pem [--rounds N] [--seconds S]
- *          [--only raw|raw2|prov|newctx|mem]
+ *          [--only raw|raw2|prov|newctx|mem] [--remote CLIENT.so --remote-conf OPENSSL.cnf]
  *
  * The key LABEL must be in the token $CMK_TEST_TOKEN of module $CMK_TEST_MODULE (PIN in
  * $CMK_TEST_PIN_FILE), and $OPENSSL_CONF must load cmk for that token; KEY.pem is the same
@@ -17,6 +17,12 @@
  * is also given per CPU-second of the threads doing the unwraps (CLOCK_THREAD_CPUTIME_ID; the
  * token's work runs in the calling thread): the cost per unwrap, which other load on a shared
  * machine disturbs far less than the wall-clock rate.
+ *
+ * --remote measures the cost of p11-kit's remoting instead: the same raw loop and provider
+ * unwrap, once on the token directly and once through CLIENT.so (p11-kit-client.so, reaching
+ * `p11-kit server` at $P11_KIT_SERVER_ADDRESS; OPENSSL.cnf loads cmk with that module). The
+ * token's work then runs in the server process, so per CPU-second figures are left out for the
+ * remote variants and the cost is given as wall-clock microseconds per unwrap and thread.
  *
  * --only V runs variant V alone, in one thread, for S seconds and prints the count: for a
  * profiler (valgrind --tool=callgrind counts instructions per unwrap, free of noise).
@@ -48,25 +54,47 @@
 #define MAX_THREADS 2
 #define MAX_ROUNDS  64
 
-enum variant { V_RAW, V_RAW_AGAIN, V_PROV, V_PROV_NEWCTX, V_MEM, NVARIANTS };
-static const char *variant_key[NVARIANTS] = {"raw", "raw2", "prov", "newctx", "mem"};
+enum variant {
+    V_RAW,
+    V_RAW_AGAIN,
+    V_PROV,
+    V_PROV_NEWCTX,
+    V_MEM,
+    V_RAW_REMOTE,
+    V_PROV_REMOTE,
+    NVARIANTS
+};
+static const char *variant_key[NVARIANTS] = {"raw", "raw2", "prov", "newctx",
+                                             "mem", "rawr", "provr"};
 static const char *variant_name[NVARIANTS] = {
     "raw PKCS#11 loop (reference)",
     "raw PKCS#11 loop again (noise control)",
     "cmk provider, EVP (ctx per thread)",
     "cmk provider, EVP (new ctx per unwrap)",
     "OpenSSL default provider, key in memory",
+    "raw PKCS#11 loop, p11-kit remoting",
+    "cmk provider, EVP, p11-kit remoting",
 };
+/* The variants of a run: on the token only, or on the token directly and through remoting. */
+static const enum variant local_set[] = {V_RAW, V_RAW_AGAIN, V_PROV, V_PROV_NEWCTX, V_MEM};
+static const enum variant remote_set[] = {V_RAW, V_RAW_AGAIN, V_RAW_REMOTE, V_PROV, V_PROV_REMOTE};
+#define SET_SIZE 5
+
+enum { DIRECT, REMOTE, NVIEWS }; /* how the bench reaches the token */
+
+/* One PKCS#11 module's view of the token: the raw loop's sessions and key handle. */
+typedef struct token_view {
+    CK_FUNCTION_LIST *p11;
+    CK_OBJECT_HANDLE key;
+    CK_SESSION_HANDLE sessions[MAX_THREADS];
+} token_view;
 
 static struct {
     uint8_t plain[NKEYS][KEY_BYTES], ct[NKEYS][CT_MAX];
     size_t ct_len[NKEYS];
-    OSSL_LIB_CTX *prov_ctx, *mem_ctx;
-    EVP_PKEY *prov_key, *mem_key;
-    CK_FUNCTION_LIST *p11;
-    CK_SLOT_ID slot;
-    CK_OBJECT_HANDLE p11_key;
-    CK_SESSION_HANDLE sessions[MAX_THREADS];
+    OSSL_LIB_CTX *prov_ctx[NVIEWS], *mem_ctx;
+    EVP_PKEY *prov_key[NVIEWS], *mem_key;
+    token_view tok[NVIEWS];
     atomic_int stop;
     unsigned long last_ops; /* unwraps done by the last measure() */
     pthread_barrier_t start;
@@ -108,15 +136,16 @@ static int evp_unwrap(EVP_PKEY_CTX *ctx, size_t k)
            memcmp(out, b.plain[k], KEY_BYTES) == 0;
 }
 
-static int raw_unwrap(CK_SESSION_HANDLE s, size_t k)
+static int raw_unwrap(const token_view *t, int thread, size_t k)
 {
+    CK_SESSION_HANDLE s = t->sessions[thread];
     CK_RSA_PKCS_OAEP_PARAMS params = {CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
     CK_MECHANISM mech = {CKM_RSA_PKCS_OAEP, &params, sizeof(params)};
     uint8_t out[CT_MAX];
     CK_ULONG out_len = sizeof(out);
 
-    return b.p11->C_DecryptInit(s, &mech, b.p11_key) == CKR_OK &&
-           b.p11->C_Decrypt(s, b.ct[k], b.ct_len[k], out, &out_len) == CKR_OK &&
+    return t->p11->C_DecryptInit(s, &mech, t->key) == CKR_OK &&
+           t->p11->C_Decrypt(s, b.ct[k], b.ct_len[k], out, &out_len) == CKR_OK &&
            out_len == KEY_BYTES && memcmp(out, b.plain[k], KEY_BYTES) == 0;
 }
 
@@ -141,9 +170,11 @@ static void *worker_run(void *arg)
     worker *w = arg;
     EVP_PKEY_CTX *ctx = NULL;
 
-    if (w->v == V_PROV)
-        ctx = oaep_ctx(b.prov_ctx, b.prov_key, 1);
-    else if (w->v == V_MEM)
+    if (w->v == V_PROV || w->v == V_PROV_REMOTE) {
+        int view = w->v == V_PROV ? DIRECT : REMOTE;
+
+        ctx = oaep_ctx(b.prov_ctx[view], b.prov_key[view], 1);
+    } else if (w->v == V_MEM)
         ctx = oaep_ctx(b.mem_ctx, b.mem_key, 1);
     pthread_barrier_wait(&b.start);
     w->cpu = thread_cpu();
@@ -153,9 +184,11 @@ static void *worker_run(void *arg)
 
         k %= NKEYS;
         if (w->v == V_RAW || w->v == V_RAW_AGAIN) {
-            ok = raw_unwrap(b.sessions[w->index], k);
+            ok = raw_unwrap(&b.tok[DIRECT], w->index, k);
+        } else if (w->v == V_RAW_REMOTE) {
+            ok = raw_unwrap(&b.tok[REMOTE], w->index, k);
         } else if (w->v == V_PROV_NEWCTX) {
-            EVP_PKEY_CTX *c = oaep_ctx(b.prov_ctx, b.prov_key, 1);
+            EVP_PKEY_CTX *c = oaep_ctx(b.prov_ctx[DIRECT], b.prov_key[DIRECT], 1);
 
             ok = evp_unwrap(c, k);
             EVP_PKEY_CTX_free(c);
@@ -206,33 +239,45 @@ static double measure(enum variant v, int n, double seconds, double *per_cpu)
 
 /* ---- setup ---- */
 
-static void setup_keys(const char *label, const char *pub_path, const char *priv_path)
+/* Opens the key LABEL with the cmk provider that the openssl.cnf CONF loads, in a library
+ * context of its own, and unwraps once so that the provider initializes its module. */
+static void setup_prov(int view, const char *conf, const char *label)
 {
-    const char *conf = getenv("OPENSSL_CONF"), *token = getenv("CMK_TEST_TOKEN");
+    const char *token = getenv("CMK_TEST_TOKEN");
     char uri[512];
     OSSL_STORE_CTX *sc;
-    EVP_PKEY *pub;
-    EVP_PKEY_CTX *enc;
-    FILE *f;
+    EVP_PKEY_CTX *first;
 
     if (conf == NULL || token == NULL)
         die("run through make bench (OPENSSL_CONF, CMK_TEST_TOKEN unset)");
-    if ((b.prov_ctx = OSSL_LIB_CTX_new()) == NULL || !OSSL_LIB_CTX_load_config(b.prov_ctx, conf))
-        die("cannot load $OPENSSL_CONF");
+    if ((b.prov_ctx[view] = OSSL_LIB_CTX_new()) == NULL ||
+        !OSSL_LIB_CTX_load_config(b.prov_ctx[view], conf))
+        die("cannot load the openssl.cnf");
     snprintf(uri, sizeof(uri), "pkcs11:token=%s;object=%s", token, label);
-    sc = OSSL_STORE_open_ex(uri, b.prov_ctx, NULL, NULL, NULL, NULL, NULL, NULL);
-    while (sc != NULL && b.prov_key == NULL && !OSSL_STORE_eof(sc)) {
+    sc = OSSL_STORE_open_ex(uri, b.prov_ctx[view], NULL, NULL, NULL, NULL, NULL, NULL);
+    while (sc != NULL && b.prov_key[view] == NULL && !OSSL_STORE_eof(sc)) {
         OSSL_STORE_INFO *info = OSSL_STORE_load(sc);
 
         if (info == NULL && OSSL_STORE_error(sc))
             break;
         if (info != NULL && OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
-            b.prov_key = OSSL_STORE_INFO_get1_PKEY(info);
+            b.prov_key[view] = OSSL_STORE_INFO_get1_PKEY(info);
         OSSL_STORE_INFO_free(info);
     }
     OSSL_STORE_close(sc);
-    if (b.prov_key == NULL)
+    if (b.prov_key[view] == NULL)
         die("the cmk store does not open the key");
+    first = oaep_ctx(b.prov_ctx[view], b.prov_key[view], 1);
+    if (!evp_unwrap(first, 0))
+        die("the provider's first unwrap failed");
+    EVP_PKEY_CTX_free(first);
+}
+
+static void setup_keys(const char *pub_path, const char *priv_path)
+{
+    EVP_PKEY *pub;
+    EVP_PKEY_CTX *enc;
+    FILE *f;
 
     b.mem_ctx = OSSL_LIB_CTX_new();
     if ((f = fopen(priv_path, "r")) == NULL ||
@@ -254,16 +299,16 @@ static void setup_keys(const char *label, const char *pub_path, const char *priv
     EVP_PKEY_free(pub);
 }
 
-static void setup_p11(const char *label)
+static void setup_p11(token_view *t, const char *module, const char *label)
 {
-    const char *module = getenv("CMK_TEST_MODULE"), *token = getenv("CMK_TEST_TOKEN");
+    const char *token = getenv("CMK_TEST_TOKEN");
     const char *pin_file = getenv("CMK_TEST_PIN_FILE");
     CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
     CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
                            {CKA_LABEL, (void *)label, strlen(label)}};
     CK_C_GetFunctionList get_list;
-    CK_SLOT_ID slots[64];
+    CK_SLOT_ID slots[64], slot = 0;
     CK_ULONG n = 64, found = 0;
     int have_slot = 0;
     char pin[256] = "";
@@ -273,19 +318,19 @@ static void setup_p11(const char *label)
 
     if (module == NULL || pin_file == NULL || (h = dlopen(module, RTLD_NOW)) == NULL ||
         (get_list = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList")) == NULL ||
-        get_list(&b.p11) != CKR_OK)
+        get_list(&t->p11) != CKR_OK)
         die("cannot load the PKCS#11 module");
-    rv = b.p11->C_Initialize(&args);
+    rv = t->p11->C_Initialize(&args);
     if ((rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) ||
-        b.p11->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
+        t->p11->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
         die("C_Initialize or C_GetSlotList failed");
     for (CK_ULONG i = 0; i < n && !have_slot; i++) {
         CK_TOKEN_INFO ti;
         size_t len = strlen(token);
 
-        if (b.p11->C_GetTokenInfo(slots[i], &ti) == CKR_OK && len <= 32 &&
+        if (t->p11->C_GetTokenInfo(slots[i], &ti) == CKR_OK && len <= 32 &&
             memcmp(ti.label, token, len) == 0 && (len == 32 || ti.label[len] == ' ')) {
-            b.slot = slots[i];
+            slot = slots[i];
             have_slot = 1;
         }
     }
@@ -296,15 +341,15 @@ static void setup_p11(const char *label)
     fclose(f);
     pin[strcspn(pin, "\r\n")] = '\0';
     for (int i = 0; i < MAX_THREADS; i++)
-        if (b.p11->C_OpenSession(b.slot, CKF_SERIAL_SESSION, NULL, NULL, &b.sessions[i]) != CKR_OK)
+        if (t->p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &t->sessions[i]) != CKR_OK)
             die("C_OpenSession failed");
-    rv = b.p11->C_Login(b.sessions[0], CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
+    rv = t->p11->C_Login(t->sessions[0], CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
     OPENSSL_cleanse(pin, sizeof(pin));
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
         die("C_Login failed");
-    if (b.p11->C_FindObjectsInit(b.sessions[0], tmpl, 2) != CKR_OK ||
-        b.p11->C_FindObjects(b.sessions[0], &b.p11_key, 1, &found) != CKR_OK ||
-        b.p11->C_FindObjectsFinal(b.sessions[0]) != CKR_OK || found != 1)
+    if (t->p11->C_FindObjectsInit(t->sessions[0], tmpl, 2) != CKR_OK ||
+        t->p11->C_FindObjects(t->sessions[0], &t->key, 1, &found) != CKR_OK ||
+        t->p11->C_FindObjectsFinal(t->sessions[0]) != CKR_OK || found != 1)
         die("cannot find the private key in the token");
 }
 
@@ -326,90 +371,151 @@ static double median(double *v, int n)
     return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
 }
 
-int main(int argc, char **argv)
+typedef struct options {
+    const char *label, *pub, *priv, *only, *remote, *remote_conf;
+    int rounds;
+    double seconds;
+} options;
+
+static void options_parse(options *o, int argc, char **argv)
 {
-    const char *label = NULL, *pub = NULL, *priv = NULL;
-    /* [0]: unwraps per second, [1]: per CPU-second; per thread count, variant, round */
-    static double rate[2][MAX_THREADS + 1][NVARIANTS][MAX_ROUNDS];
-    static double ratio[MAX_ROUNDS];
-    const char *only = NULL;
-    int rounds = 15, only_v = -1;
-    double seconds = 0.2;
-    EVP_PKEY_CTX *first;
-
+    *o = (options){.rounds = 15, .seconds = 0.2};
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--label") == 0)
-            label = argv[i + 1];
-        else if (strcmp(argv[i], "--pub") == 0)
-            pub = argv[i + 1];
-        else if (strcmp(argv[i], "--priv") == 0)
-            priv = argv[i + 1];
-        else if (strcmp(argv[i], "--rounds") == 0)
-            rounds = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--seconds") == 0)
-            seconds = atof(argv[i + 1]);
-        else if (strcmp(argv[i], "--only") == 0)
-            only = argv[i + 1];
-    }
-    if (label == NULL || pub == NULL || priv == NULL || rounds < 1 || rounds > MAX_ROUNDS ||
-        seconds <= 0)
-        die("usage: unwrap --label L --pub PUB.pem --priv KEY.pem [--rounds N] [--seconds S]");
-    for (int v = 0; only != NULL && v < NVARIANTS; v++)
-        if (strcmp(only, variant_key[v]) == 0)
-            only_v = v;
-    if (only != NULL && only_v < 0)
-        die("--only takes raw, raw2, prov, newctx or mem");
-    setup_keys(label, pub, priv);
-    first = oaep_ctx(b.prov_ctx, b.prov_key, 1); /* the provider initializes the module */
-    if (!evp_unwrap(first, 0))
-        die("the provider's first unwrap failed");
-    EVP_PKEY_CTX_free(first);
-    setup_p11(label);
+        const char *k = argv[i], *v = argv[i + 1];
 
-    if (only_v >= 0) {
-        double per_cpu, rate1 = measure((enum variant)only_v, 1, seconds, &per_cpu);
-
-        printf("%s: %lu unwraps in %.2f s: %.0f/s, %.0f per CPU-second\n", variant_name[only_v],
-               b.last_ops, seconds, rate1, per_cpu);
-        return 0;
+        if (strcmp(k, "--label") == 0)
+            o->label = v;
+        else if (strcmp(k, "--pub") == 0)
+            o->pub = v;
+        else if (strcmp(k, "--priv") == 0)
+            o->priv = v;
+        else if (strcmp(k, "--rounds") == 0)
+            o->rounds = atoi(v);
+        else if (strcmp(k, "--seconds") == 0)
+            o->seconds = atof(v);
+        else if (strcmp(k, "--only") == 0)
+            o->only = v;
+        else if (strcmp(k, "--remote") == 0)
+            o->remote = v;
+        else if (strcmp(k, "--remote-conf") == 0)
+            o->remote_conf = v;
     }
+    if (o->label == NULL || o->pub == NULL || o->priv == NULL || o->rounds < 1 ||
+        o->rounds > MAX_ROUNDS || o->seconds <= 0 ||
+        (o->remote == NULL) != (o->remote_conf == NULL))
+        die("usage: unwrap --label L --pub PUB.pem --priv KEY.pem [--rounds N] [--seconds S] "
+            "[--only V] [--remote CLIENT.so --remote-conf OPENSSL.cnf]");
+}
+
+/* rate[m][n][v][r]: m 0 unwraps per second, 1 per CPU-second; n threads, variant v, round r */
+static double rate[2][MAX_THREADS + 1][NVARIANTS][MAX_ROUNDS];
+
+/* The median over the rounds of variant v's per-round ratio to the raw loop on the token. */
+static double ratio_median(int m, int n, enum variant v, int rounds)
+{
+    double ratio[MAX_ROUNDS];
+
     for (int r = 0; r < rounds; r++)
-        for (int n = 1; n <= MAX_THREADS; n++)
-            for (int i = 0; i < NVARIANTS; i++) {
-                enum variant v = (enum variant)((i + r + n) % NVARIANTS);
+        ratio[r] = rate[m][n][v][r] / rate[m][n][V_RAW][r];
+    return median(ratio, rounds);
+}
 
-                rate[0][n][v][r] = measure(v, n, seconds, &rate[1][n][v][r]);
-            }
+static void report(const enum variant *set, int rounds, double seconds)
+{
     printf("unwrap: RSA-2048 OAEP SHA-1 decryption of a 32-byte key; %d rounds of %.2f s per "
            "figure, medians\n",
            rounds, seconds);
-    printf("%-7s %-40s %10s %7s %12s %7s\n", "threads", "variant", "unwraps/s", "ratio",
-           "per CPU-s", "ratio");
+    printf("%-7s %-40s %10s %9s %7s %12s %7s\n", "threads", "variant", "unwraps/s", "us/unwrap",
+           "ratio", "per CPU-s", "ratio");
     for (int n = 1; n <= MAX_THREADS; n++)
-        for (int v = 0; v < NVARIANTS; v++) {
-            printf("%-7d %-40s", n, variant_name[v]);
-            for (int m = 0; m < 2; m++) {
-                for (int r = 0; r < rounds; r++)
-                    ratio[r] = rate[m][n][v][r] / rate[m][n][V_RAW][r];
-                printf(" %*.0f %7.3f", m ? 12 : 10, median(rate[m][n][v], rounds),
-                       median(ratio, rounds));
-            }
-            printf("\n");
-        }
-    for (int n = 1; n <= MAX_THREADS; n++) {
-        double m[2];
+        for (int i = 0; i < SET_SIZE; i++) {
+            enum variant v = set[i];
+            double per_s = median(rate[0][n][v], rounds);
 
-        for (int k = 0; k < 2; k++) {
-            for (int r = 0; r < rounds; r++)
-                ratio[r] = rate[k][n][V_PROV][r] / rate[k][n][V_RAW][r];
-            m[k] = median(ratio, rounds);
+            /* wall-clock time of one unwrap in one thread */
+            printf("%-7d %-40s %10.0f %9.1f %7.3f", n, variant_name[v], per_s, 1e6 * n / per_s,
+                   ratio_median(0, n, v, rounds));
+            if (v == V_RAW_REMOTE || v == V_PROV_REMOTE) /* the work is in the server */
+                printf(" %12s %7s\n", "-", "-");
+            else
+                printf(" %12.0f %7.3f\n", median(rate[1][n][v], rounds),
+                       ratio_median(1, n, v, rounds));
         }
+}
+
+static void report_goal(int rounds)
+{
+    for (int n = 1; n <= MAX_THREADS; n++) {
+        double m0 = ratio_median(0, n, V_PROV, rounds), m1 = ratio_median(1, n, V_PROV, rounds);
+
         printf("goal: provider >= 0.97 of raw at %d thread%s: %.3f per second (%s), %.3f per "
                "CPU-second (%s)\n",
-               n, n > 1 ? "s" : "", m[0], m[0] >= 0.97 ? "met" : "MISSED", m[1],
-               m[1] >= 0.97 ? "met" : "MISSED");
+               n, n > 1 ? "s" : "", m0, m0 >= 0.97 ? "met" : "MISSED", m1,
+               m1 >= 0.97 ? "met" : "MISSED");
     }
-    for (int i = 0; i < MAX_THREADS; i++)
-        b.p11->C_CloseSession(b.sessions[i]);
+}
+
+/* What remoting adds to one unwrap: the remote variant's time per unwrap minus the direct one's,
+ * per round, then the median. */
+static void report_remote(int rounds)
+{
+    static const enum variant pairs[2][2] = {{V_RAW, V_RAW_REMOTE}, {V_PROV, V_PROV_REMOTE}};
+
+    for (int n = 1; n <= MAX_THREADS; n++)
+        for (int p = 0; p < 2; p++) {
+            double added[MAX_ROUNDS];
+
+            for (int r = 0; r < rounds; r++)
+                added[r] =
+                    1e6 * n / rate[0][n][pairs[p][1]][r] - 1e6 * n / rate[0][n][pairs[p][0]][r];
+            printf("remoting, %d thread%s, %s: +%.1f us per unwrap\n", n, n > 1 ? "s" : "",
+                   p ? "provider" : "raw loop", median(added, rounds));
+        }
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    const enum variant *set;
+    int only_v = -1;
+
+    options_parse(&o, argc, argv);
+    set = o.remote != NULL ? remote_set : local_set;
+    for (int i = 0; o.only != NULL && i < SET_SIZE; i++)
+        if (strcmp(o.only, variant_key[set[i]]) == 0)
+            only_v = set[i];
+    if (o.only != NULL && only_v < 0)
+        die("--only takes raw, raw2, prov, newctx or mem (with --remote: raw, raw2, rawr, prov, "
+            "provr)");
+    setup_keys(o.pub, o.priv);
+    setup_prov(DIRECT, getenv("OPENSSL_CONF"), o.label);
+    setup_p11(&b.tok[DIRECT], getenv("CMK_TEST_MODULE"), o.label);
+    if (o.remote != NULL) {
+        setup_prov(REMOTE, o.remote_conf, o.label);
+        setup_p11(&b.tok[REMOTE], o.remote, o.label);
+    }
+
+    if (only_v >= 0) {
+        double per_cpu, rate1 = measure((enum variant)only_v, 1, o.seconds, &per_cpu);
+
+        printf("%s: %lu unwraps in %.2f s: %.0f/s, %.0f per CPU-second\n", variant_name[only_v],
+               b.last_ops, o.seconds, rate1, per_cpu);
+        return 0;
+    }
+    for (int r = 0; r < o.rounds; r++)
+        for (int n = 1; n <= MAX_THREADS; n++)
+            for (int i = 0; i < SET_SIZE; i++) {
+                enum variant v = set[(i + r + n) % SET_SIZE];
+
+                rate[0][n][v][r] = measure(v, n, o.seconds, &rate[1][n][v][r]);
+            }
+    report(set, o.rounds, o.seconds);
+    if (o.remote != NULL)
+        report_remote(o.rounds);
+    else
+        report_goal(o.rounds);
+    for (int t = 0; t < NVIEWS; t++)
+        for (int i = 0; b.tok[t].p11 != NULL && i < MAX_THREADS; i++)
+            b.tok[t].p11->C_CloseSession(b.tok[t].sessions[i]);
     return 0;
 }

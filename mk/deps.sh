@@ -5,8 +5,9 @@
 set -eu
 pkgs="build-essential pkg-config clang libssl-dev openssl libp11-kit-dev p11-kit softhsm2
 libcunit1-dev libipsec-mb-dev opensc libnss3 libnss3-tools libjson-c-dev libclang-rt-14-dev"
-# `make bench` compares against these too: `sh mk/deps.sh bench`.
-[ "${1:-}" = bench ] && pkgs="$pkgs age time"
+# `make bench` compares against these too (p11-kit-modules: p11-kit-client.so, to measure
+# remoting): `sh mk/deps.sh bench`.
+[ "${1:-}" = bench ] && pkgs="$pkgs age time p11-kit-modules"
 # libclang-rt-14-dev is clang's libFuzzer runtime: `make check` replays the fuzz corpora
 # (fuzz/, docs/fuzzing.md), and `make fuzz` runs the fuzzers.
 # `make deb` and `make check-install` build the Debian package: `sh mk/deps.sh deb`.
