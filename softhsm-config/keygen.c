@@ -2,7 +2,8 @@
  * keygen.c - build/cmk-keygen: makes an RSA key pair in a token (for the tests and the demo).
  *   cmk-keygen --module M [--token LABEL] --pin-source file:P|env:V --label L [--id HEX]
  *              [--bits 2048] [--ops decrypt|sign|decrypt,sign] [--import KEY.pem|KEY.der]
- *              [--pubout FILE]
+ *              [--pubout FILE] [--init-args ARGS]
+ * --init-args is passed to C_Initialize as pReserved (NSS softokn: "configdir='sql:DIR' ...").
  * --import takes an RSA private key (PEM or DER, read with OpenSSL) into the token as a
  * sensitive, non-extractable key; --pubout writes the public key as PEM.
  */
@@ -18,7 +19,7 @@
 #include "../pkcs11/p11_key.h"
 
 struct opts {
-    const char *module, *token, *pin, *label, *id_hex, *ops_s, *import, *pubout;
+    const char *module, *token, *pin, *label, *id_hex, *ops_s, *import, *pubout, *init_args;
     unsigned bits, ops;
     uint8_t id[64];
     size_t id_len;
@@ -28,7 +29,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: cmk-keygen --module M [--token LABEL] --pin-source file:P|env:V "
                     "--label L [--id HEX] [--bits 2048] [--ops decrypt|sign|decrypt,sign] "
-                    "[--import KEY.pem|KEY.der] [--pubout FILE]\n");
+                    "[--import KEY.pem|KEY.der] [--pubout FILE] [--init-args ARGS]\n");
     return 2;
 }
 
@@ -40,10 +41,10 @@ static int fail(const char *what)
 
 static int opts_parse(struct opts *o, int argc, char **argv)
 {
-    static const char *names[] = {"--module", "--token", "--pin-source", "--label",
-                                  "--id",     "--ops",   "--import",     "--pubout"};
-    const char **dst[] = {&o->module, &o->token, &o->pin,    &o->label,
-                          &o->id_hex, &o->ops_s, &o->import, &o->pubout};
+    static const char *names[] = {"--module", "--token",  "--pin-source", "--label",    "--id",
+                                  "--ops",    "--import", "--pubout",     "--init-args"};
+    const char **dst[] = {&o->module, &o->token,  &o->pin,    &o->label,    &o->id_hex,
+                          &o->ops_s,  &o->import, &o->pubout, &o->init_args};
     const char *bits = "2048";
 
     for (int i = 1; i < argc; i += 2) {
@@ -212,7 +213,7 @@ int main(int argc, char **argv)
         return usage();
     if (o.token != NULL)
         uri_append(uri, sizeof(uri), "token", (const uint8_t *)o.token, strlen(o.token), 1);
-    rv = p11_module_get(o.module, NULL, &m);
+    rv = p11_module_get(o.module, o.init_args, &m);
     if (rv == CKR_OK)
         rv = p11_token_open(m, uri, o.pin, &t);
     if (rv != CKR_OK) {

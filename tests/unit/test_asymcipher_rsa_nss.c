@@ -14,17 +14,16 @@
 #include "test_prov_util.h"
 #include "../../pkcs11/p11_key.h"
 
-#define NSS_MODULE "/usr/lib/x86_64-linux-gnu/libsoftokn3.so"
-#define NSS_KEY    "pkcs11:token=NSS%20Certificate%20DB;object=cmk-nss"
+#define NSS_KEY "pkcs11:token=NSS%20Certificate%20DB;object=cmk-nss"
 
-static char dir[64], args[256];
+static tp_nss nss;
 static const char *why_not;
 static OSSL_LIB_CTX *libctx;
 static EVP_PKEY *key;
 static const unsigned char dk[32] = "0123456789abcdef0123456789abcdef";
 
 /* In a child: the key pair, made in the NSS database through the PKCS#11 layer. */
-static int nss_keygen(const char *pin_spec)
+static int nss_keygen(void)
 {
     p11_module *m = NULL;
     p11_token *t = NULL;
@@ -32,8 +31,10 @@ static int nss_keygen(const char *pin_spec)
     pid_t pid = fork();
 
     if (pid == 0) {
-        CK_RV rv = p11_module_get(NSS_MODULE, args, &m);
+        char pin_spec[160];
+        CK_RV rv = p11_module_get(TP_NSS_MODULE, nss.init_args, &m);
 
+        snprintf(pin_spec, sizeof(pin_spec), "file:%s", nss.pin_file);
         if (rv == CKR_OK)
             rv = p11_token_open(m, "pkcs11:token=NSS%20Certificate%20DB", pin_spec, &t);
         if (rv == CKR_OK)
@@ -47,49 +48,18 @@ static int nss_keygen(const char *pin_spec)
            WEXITSTATUS(status) == 0;
 }
 
-static int write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    int ok = f != NULL && fputs(text, f) >= 0;
-
-    return f != NULL && fclose(f) == 0 && ok;
-}
-
 static int suite_setup(void)
 {
-    const char *build = testlib_env("CMK_BUILD");
-    char path[128], pin_spec[160], cnf[1024], cmd[320];
     OSSL_STORE_CTX *s;
     OSSL_STORE_INFO *info;
 
-    if (access(NSS_MODULE, R_OK) != 0 || system("command -v certutil >/dev/null") != 0) {
-        why_not = "NSS softokn or certutil is not installed";
+    if ((why_not = tp_nss_new(&nss)) != NULL)
+        return 0;
+    if (!nss_keygen()) {
+        why_not = "could not make a key in the NSS database";
         return 0;
     }
-    if (build == NULL)
-        return 1;
-    snprintf(dir, sizeof(dir), "/tmp/cmk-test-nss-XXXXXX");
-    if (mkdtemp(dir) == NULL)
-        return 1;
-    snprintf(path, sizeof(path), "%s/pin", dir);
-    snprintf(pin_spec, sizeof(pin_spec), "file:%s", path);
-    snprintf(cmd, sizeof(cmd), "certutil -N -d sql:%s -f %s >/dev/null 2>&1", dir, path);
-    snprintf(args, sizeof(args), "configdir='sql:%s' certPrefix='' keyPrefix='' secmod='secmod.db'",
-             dir);
-    if (!write_file(path, "nss-test-pin-1\n") || system(cmd) != 0 || !nss_keygen(pin_spec)) {
-        why_not = "could not make an NSS database with a key";
-        return 0;
-    }
-    /* openssl.cnf strips quotes: the init args go in double quotes to keep their own. */
-    snprintf(cnf, sizeof(cnf),
-             "openssl_conf = init\n[init]\nproviders = provs\n[provs]\ncmk = cmk_sect\n"
-             "default = default_sect\n[default_sect]\nactivate = 1\n[cmk_sect]\n"
-             "module = %s/cmk.so\npkcs11-module-path = %s\npkcs11-module-token-pin = %s\n"
-             "pkcs11-module-init-args = \"%s\"\nactivate = 1\n",
-             build, NSS_MODULE, pin_spec, args);
-    snprintf(path, sizeof(path), "%s/openssl.cnf", dir);
-    if (!write_file(path, cnf) || (libctx = OSSL_LIB_CTX_new()) == NULL ||
-        !OSSL_LIB_CTX_load_config(libctx, path))
+    if ((libctx = tp_nss_libctx_new(&nss)) == NULL)
         return 1;
     s = OSSL_STORE_open_ex(NSS_KEY, libctx, NULL, NULL, NULL, NULL, NULL, NULL);
     while (s != NULL && key == NULL && !OSSL_STORE_eof(s) && (info = OSSL_STORE_load(s)) != NULL) {
@@ -104,15 +74,9 @@ static int suite_setup(void)
 
 static int suite_teardown(void)
 {
-    char cmd[96];
-
     EVP_PKEY_free(key);
     OSSL_LIB_CTX_free(libctx);
-    if (dir[0] != '\0') {
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            printf("could not remove %s\n", dir);
-    }
+    tp_nss_free(&nss);
     return 0;
 }
 

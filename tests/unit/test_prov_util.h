@@ -81,4 +81,84 @@ static inline int tp_softhsm(void)
     return mod != NULL && strstr(mod, "softhsm") != NULL;
 }
 
+/* An NSS softokn database in a temporary folder, the second token of the tests: NSS does OAEP
+ * with SHA-256 and labels in the token, and keeps no public-key objects. */
+#define TP_NSS_MODULE "/usr/lib/x86_64-linux-gnu/libsoftokn3.so"
+#define TP_NSS_TOKEN  "NSS Certificate DB"
+typedef struct tp_nss {
+    char dir[64];
+    char pin_file[96];   /* the user PIN, for pin-source file: */
+    char init_args[256]; /* C_Initialize's pReserved (configdir=...) */
+} tp_nss;
+
+static inline int tp_file_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    int ok = f != NULL && fputs(text, f) >= 0;
+
+    return f != NULL && fclose(f) == 0 && ok;
+}
+
+/* Makes an empty NSS database with a user PIN in a new temporary folder. Returns NULL, or why
+ * it could not (NSS or certutil absent, certutil failed). */
+static inline const char *tp_nss_new(tp_nss *n)
+{
+    char cmd[320];
+
+    memset(n, 0, sizeof(*n));
+    if (access(TP_NSS_MODULE, R_OK) != 0 || system("command -v certutil >/dev/null") != 0)
+        return "NSS softokn or certutil is not installed";
+    snprintf(n->dir, sizeof(n->dir), "/tmp/cmk-test-nss-XXXXXX");
+    if (mkdtemp(n->dir) == NULL)
+        return "cannot make a temporary folder";
+    snprintf(n->pin_file, sizeof(n->pin_file), "%s/pin", n->dir);
+    snprintf(n->init_args, sizeof(n->init_args),
+             "configdir='sql:%s' certPrefix='' keyPrefix='' secmod='secmod.db'", n->dir);
+    snprintf(cmd, sizeof(cmd), "certutil -N -d sql:%s -f %s >/dev/null 2>&1", n->dir, n->pin_file);
+    if (!tp_file_write(n->pin_file, "nss-test-pin-1\n") || system(cmd) != 0)
+        return "certutil could not make an NSS database";
+    return NULL;
+}
+
+/* A new library context with cmk (and default) loaded for the NSS database, from an
+ * openssl.cnf written into its folder. NULL (errors printed) on failure. */
+static inline OSSL_LIB_CTX *tp_nss_libctx_new(const tp_nss *n)
+{
+    const char *build = testlib_env("CMK_BUILD");
+    char cnf[1024], path[128];
+    OSSL_LIB_CTX *libctx;
+
+    if (build == NULL)
+        return NULL;
+    /* openssl.cnf strips quotes: the init args go in double quotes to keep their own. */
+    snprintf(cnf, sizeof(cnf),
+             "openssl_conf = init\n[init]\nproviders = provs\n[provs]\ncmk = cmk_sect\n"
+             "default = default_sect\n[default_sect]\nactivate = 1\n[cmk_sect]\n"
+             "module = %s/cmk.so\npkcs11-module-path = %s\npkcs11-module-token-pin = file:%s\n"
+             "pkcs11-module-init-args = \"%s\"\nactivate = 1\n",
+             build, TP_NSS_MODULE, n->pin_file, n->init_args);
+    snprintf(path, sizeof(path), "%s/openssl.cnf", n->dir);
+    if (!tp_file_write(path, cnf) || (libctx = OSSL_LIB_CTX_new()) == NULL)
+        return NULL;
+    if (!OSSL_LIB_CTX_load_config(libctx, path)) {
+        ERR_print_errors_fp(stdout);
+        OSSL_LIB_CTX_free(libctx);
+        return NULL;
+    }
+    return libctx;
+}
+
+/* Removes the database's folder. */
+static inline void tp_nss_free(tp_nss *n)
+{
+    char cmd[96];
+
+    if (n->dir[0] == '\0')
+        return;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", n->dir);
+    if (system(cmd) != 0)
+        printf("could not remove %s\n", n->dir);
+    n->dir[0] = '\0';
+}
+
 #endif
