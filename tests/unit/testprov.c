@@ -76,11 +76,24 @@ void testprov_key_uri(char *buf, size_t size, const char *label)
 
 EVP_PKEY *testprov_key_load(OSSL_LIB_CTX *libctx, const char *label)
 {
+    const char *token = testlib_env("CMK_TEST_TOKEN");
+
+    return testprov_key_load_in(libctx, token != NULL ? token : "cmk-test", label);
+}
+
+EVP_PKEY *testprov_key_load_in(OSSL_LIB_CTX *libctx, const char *token, const char *label)
+{
     char uri[512];
+    size_t n;
     OSSL_STORE_CTX *sc;
     EVP_PKEY *key = NULL;
 
-    testprov_key_uri(uri, sizeof(uri), label);
+    /* RFC 7512: a space in the token label ("NSS Certificate DB") is percent-encoded */
+    n = (size_t)snprintf(uri, sizeof(uri), "pkcs11:token=");
+    for (const char *c = token; *c != '\0' && n + 4 < sizeof(uri); c++)
+        n += (size_t)(*c == ' ' ? snprintf(uri + n, sizeof(uri) - n, "%%20")
+                                : snprintf(uri + n, sizeof(uri) - n, "%c", *c));
+    snprintf(uri + n, sizeof(uri) - n, ";object=%s", label);
     sc = OSSL_STORE_open_ex(uri, libctx, NULL, NULL, NULL, NULL, NULL, NULL);
     while (sc != NULL && key == NULL && !OSSL_STORE_eof(sc)) {
         OSSL_STORE_INFO *info = OSSL_STORE_load(sc);
@@ -133,25 +146,35 @@ static int run_wait(char *const argv[])
 
 int testprov_key_make(const char *label, const char *import_pem, const char *pubout)
 {
-    const char *build = testlib_env("CMK_BUILD"), *module = testlib_env("CMK_TEST_MODULE");
-    const char *token = testlib_env("CMK_TEST_TOKEN"), *pin = testlib_env("CMK_TEST_PIN_FILE");
+    testprov_token t = {testlib_env("CMK_TEST_MODULE"), testlib_env("CMK_TEST_TOKEN"),
+                        testlib_env("CMK_TEST_PIN_FILE"), NULL};
+
+    return testprov_key_make_in(&t, label, import_pem, pubout);
+}
+
+int testprov_key_make_in(const testprov_token *t, const char *label, const char *import_pem,
+                         const char *pubout)
+{
+    const char *build = testlib_env("CMK_BUILD");
     char keygen[4096], pin_source[4096];
-    char *argv[16];
+    char *argv[20];
     int n = 0, rc;
 
-    if (build == NULL || module == NULL || token == NULL || pin == NULL) {
+    if (build == NULL || t->module == NULL || t->token == NULL || t->pin_file == NULL) {
         printf("testprov: no test token environment\n");
         return 0;
     }
     snprintf(keygen, sizeof(keygen), "%s/cmk-keygen", build);
-    snprintf(pin_source, sizeof(pin_source), "file:%s", pin);
+    snprintf(pin_source, sizeof(pin_source), "file:%s", t->pin_file);
     if (access(keygen, X_OK) != 0) {
         printf("testprov: %s is not built\n", keygen);
         return 0;
     }
     argv[n++] = keygen;
-    argv[n++] = "--module", argv[n++] = (char *)module;
-    argv[n++] = "--token", argv[n++] = (char *)token;
+    argv[n++] = "--module", argv[n++] = (char *)t->module;
+    argv[n++] = "--token", argv[n++] = (char *)t->token;
+    if (t->init_args != NULL)
+        argv[n++] = "--init-args", argv[n++] = (char *)t->init_args;
     argv[n++] = "--pin-source", argv[n++] = pin_source;
     argv[n++] = "--label", argv[n++] = (char *)label;
     argv[n++] = "--ops", argv[n++] = "decrypt";

@@ -29,6 +29,19 @@ EVP_PKEY *testprov_key_load(OSSL_LIB_CTX *libctx, const char *label);
  * Returns 1 on success. */
 int testprov_key_make(const char *label, const char *import_pem, const char *pubout);
 
+/* The same in the token labelled token (spaces allowed). */
+EVP_PKEY *testprov_key_load_in(OSSL_LIB_CTX *libctx, const char *token, const char *label);
+
+/* A token cmk-keygen can reach: module path, token label, PIN file, and C_Initialize's
+ * pReserved (NULL for none; NSS softokn needs configdir=). */
+typedef struct testprov_token {
+    const char *module, *token, *pin_file, *init_args;
+} testprov_token;
+
+/* testprov_key_make in token t rather than the test token of the environment. */
+int testprov_key_make_in(const testprov_token *t, const char *label, const char *import_pem,
+                         const char *pubout);
+
 /* The token key labelled label, made by cmk-keygen (generated in the token) if the token has
  * none yet, with its public key as PEM in $CMK_TEST_DIR/<label>.pub.pem (returned in pub_path
  * when not NULL). NULL when it cannot be had. */
