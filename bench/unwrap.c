@@ -21,8 +21,10 @@
  * --remote measures the cost of p11-kit's remoting instead: the same raw loop and provider
  * unwrap, once on the token directly and once through CLIENT.so (p11-kit-client.so, reaching
  * `p11-kit server` at $P11_KIT_SERVER_ADDRESS; OPENSSL.cnf loads cmk with that module). The
- * token's work then runs in the server process, so per CPU-second figures are left out for the
- * remote variants and the cost is given as wall-clock microseconds per unwrap and thread.
+ * token's work then runs in the server's processes (p11-kit-remote, one per connection, children
+ * of $P11_KIT_SERVER_PID): a remote variant's CPU time is the unwrapping threads' plus those
+ * processes' (their /proc/PID/schedstat run time), so that per CPU-second figures count both
+ * ends. Microseconds per unwrap are wall clock, per thread.
  *
  * --only V runs variant V alone, in one thread, for S seconds and prints the count: for a
  * profiler (valgrind --tool=callgrind counts instructions per unwrap, free of noise).
@@ -95,6 +97,7 @@ static struct {
     OSSL_LIB_CTX *prov_ctx[NVIEWS], *mem_ctx;
     EVP_PKEY *prov_key[NVIEWS], *mem_key;
     token_view tok[NVIEWS];
+    int server_pid; /* p11-kit server, with --remote */
     atomic_int stop;
     unsigned long last_ops; /* unwraps done by the last measure() */
     pthread_barrier_t start;
@@ -202,13 +205,40 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
+/* CPU seconds run so far by the p11-kit server's children, which serve the connections. */
+static double server_cpu(void)
+{
+    char path[64], kids[4096];
+    double total = 0;
+    size_t len;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", b.server_pid, b.server_pid);
+    if ((f = fopen(path, "r")) == NULL)
+        die("cannot read the p11-kit server's children ($P11_KIT_SERVER_PID)");
+    len = fread(kids, 1, sizeof(kids) - 1, f);
+    fclose(f);
+    kids[len] = '\0';
+    for (char *tok = strtok(kids, " \n"); tok != NULL; tok = strtok(NULL, " \n")) {
+        unsigned long long ns = 0;
+
+        snprintf(path, sizeof(path), "/proc/%s/schedstat", tok);
+        if ((f = fopen(path, "r")) != NULL && fscanf(f, "%llu", &ns) == 1)
+            total += (double)ns / 1e9;
+        if (f != NULL)
+            fclose(f);
+    }
+    return total;
+}
+
 /* Runs variant v with n threads for seconds; returns unwraps per second, and in *per_cpu
  * unwraps per CPU-second of the threads that did them (robust to other load on the machine). */
 static double measure(enum variant v, int n, double seconds, double *per_cpu)
 {
     worker w[MAX_THREADS] = {{0}};
     unsigned long ops = 0, failed = 0;
-    double t0, cpu = 0;
+    int remote = v == V_RAW_REMOTE || v == V_PROV_REMOTE;
+    double t0, cpu = remote ? -server_cpu() : 0;
 
     atomic_store(&b.stop, 0);
     pthread_barrier_init(&b.start, NULL, (unsigned)n + 1);
@@ -226,6 +256,8 @@ static double measure(enum variant v, int n, double seconds, double *per_cpu)
         ops += w[i].ops, failed += w[i].failed, cpu += w[i].cpu;
     }
     t0 = now() - t0;
+    if (remote)
+        cpu += server_cpu();
     pthread_barrier_destroy(&b.start);
     if (failed > 0) {
         fprintf(stderr, "unwrap: %s, %d threads: %lu unwraps failed or were wrong\n",
@@ -435,11 +467,7 @@ static void report(const enum variant *set, int rounds, double seconds)
             /* wall-clock time of one unwrap in one thread */
             printf("%-7d %-40s %10.0f %9.1f %7.3f", n, variant_name[v], per_s, 1e6 * n / per_s,
                    ratio_median(0, n, v, rounds));
-            if (v == V_RAW_REMOTE || v == V_PROV_REMOTE) /* the work is in the server */
-                printf(" %12s %7s\n", "-", "-");
-            else
-                printf(" %12.0f %7.3f\n", median(rate[1][n][v], rounds),
-                       ratio_median(1, n, v, rounds));
+            printf(" %12.0f %7.3f\n", median(rate[1][n][v], rounds), ratio_median(1, n, v, rounds));
         }
 }
 
@@ -455,22 +483,28 @@ static void report_goal(int rounds)
     }
 }
 
-/* What remoting adds to one unwrap: the remote variant's time per unwrap minus the direct one's,
- * per round, then the median. */
+/* What remoting adds to one unwrap, per round then the median: wall-clock time per unwrap in a
+ * thread (m 0), and CPU time of both ends (m 1). */
+static double remote_added(int m, int n, enum variant direct, enum variant remote, int rounds)
+{
+    double added[MAX_ROUNDS], per = m ? 1e6 : 1e6 * n;
+
+    for (int r = 0; r < rounds; r++)
+        added[r] = per / rate[m][n][remote][r] - per / rate[m][n][direct][r];
+    return median(added, rounds);
+}
+
 static void report_remote(int rounds)
 {
     static const enum variant pairs[2][2] = {{V_RAW, V_RAW_REMOTE}, {V_PROV, V_PROV_REMOTE}};
 
     for (int n = 1; n <= MAX_THREADS; n++)
-        for (int p = 0; p < 2; p++) {
-            double added[MAX_ROUNDS];
-
-            for (int r = 0; r < rounds; r++)
-                added[r] =
-                    1e6 * n / rate[0][n][pairs[p][1]][r] - 1e6 * n / rate[0][n][pairs[p][0]][r];
-            printf("remoting, %d thread%s, %s: +%.1f us per unwrap\n", n, n > 1 ? "s" : "",
-                   p ? "provider" : "raw loop", median(added, rounds));
-        }
+        for (int p = 0; p < 2; p++)
+            printf("remoting adds, %d thread%s, %s: %+.1f us wall clock, %+.1f us CPU (both "
+                   "ends) per unwrap\n",
+                   n, n > 1 ? "s" : "", p ? "provider" : "raw loop",
+                   remote_added(0, n, pairs[p][0], pairs[p][1], rounds),
+                   remote_added(1, n, pairs[p][0], pairs[p][1], rounds));
 }
 
 int main(int argc, char **argv)
@@ -491,6 +525,10 @@ int main(int argc, char **argv)
     setup_prov(DIRECT, getenv("OPENSSL_CONF"), o.label);
     setup_p11(&b.tok[DIRECT], getenv("CMK_TEST_MODULE"), o.label);
     if (o.remote != NULL) {
+        const char *pid = getenv("P11_KIT_SERVER_PID");
+
+        if (pid == NULL || (b.server_pid = atoi(pid)) <= 0)
+            die("--remote needs $P11_KIT_SERVER_PID");
         setup_prov(REMOTE, o.remote_conf, o.label);
         setup_p11(&b.tok[REMOTE], o.remote, o.label);
     }

@@ -42,5 +42,5 @@ done
 sed "s|^pkcs11-module-path = .*|pkcs11-module-path = $client|" "$OPENSSL_CONF" \
     >"$work/openssl-remote.cnf"
 echo
-P11_KIT_SERVER_ADDRESS="unix:path=$sock" unwrap --remote "$client" \
+P11_KIT_SERVER_ADDRESS="unix:path=$sock" P11_KIT_SERVER_PID=$server unwrap --remote "$client" \
     --remote-conf "$work/openssl-remote.cnf"
