@@ -155,6 +155,26 @@ static void two_threads(ctx_key *a, ctx_key *b)
     CU_ASSERT_EQUAL(b->right, UNWRAPS);
 }
 
+static void ctx_key_free(ctx_key *ck)
+{
+    EVP_PKEY_free(ck->key);
+    OSSL_LIB_CTX_free(ck->libctx);
+}
+
+/* Both unwrap, interleaved, then from two threads at once; then gone is freed, sessions, key
+ * and all, and stays must go on unwrapping. Frees both. */
+static void both_then_one(ctx_key *gone, ctx_key *stays)
+{
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(unwrap_all(gone->libctx, gone->key, gone->wrapped), KEYS);
+        CU_ASSERT_EQUAL(unwrap_all(stays->libctx, stays->key, stays->wrapped), KEYS);
+    }
+    two_threads(gone, stays);
+    ctx_key_free(gone);
+    CU_ASSERT_EQUAL(unwrap_all(stays->libctx, stays->key, stays->wrapped), KEYS);
+    ctx_key_free(stays);
+}
+
 static void test_two_contexts_on_one_token_interleaved_and_threaded(void)
 {
     const char *why;
@@ -167,17 +187,7 @@ static void test_two_contexts_on_one_token_interleaved_and_threaded(void)
     a.key = testprov_key_load(a.libctx, LABEL);
     b.key = testprov_key_load(b.libctx, LABEL);
     CU_ASSERT_FATAL(a.key != NULL && b.key != NULL);
-    for (int i = 0; i < 4; i++) {
-        CU_ASSERT_EQUAL(unwrap_all(a.libctx, a.key, keys), KEYS);
-        CU_ASSERT_EQUAL(unwrap_all(b.libctx, b.key, keys), KEYS);
-    }
-    two_threads(&a, &b);
-    /* one context gone, sessions, key and all: the other's key goes on */
-    EVP_PKEY_free(a.key);
-    OSSL_LIB_CTX_free(a.libctx);
-    CU_ASSERT_EQUAL(unwrap_all(b.libctx, b.key, keys), KEYS);
-    EVP_PKEY_free(b.key);
-    OSSL_LIB_CTX_free(b.libctx);
+    both_then_one(&a, &b);
 }
 
 /* The NSS database with a key made by cmk-keygen, its public key in pub_path, and a context
@@ -226,14 +236,7 @@ static void test_softhsm_and_nss_contexts_each_see_only_their_own(void)
     CU_ASSERT_PTR_NULL(testprov_key_load_in(n.libctx, softhsm_token, LABEL));
     CU_ASSERT_PTR_NULL(testprov_key_load_in(n.libctx, TP_NSS_TOKEN, LABEL));
     ERR_clear_error();
-    CU_ASSERT_EQUAL(unwrap_all(s.libctx, s.key, keys), KEYS);
-    CU_ASSERT_EQUAL(unwrap_all(n.libctx, n.key, nss_keys), KEYS);
-    two_threads(&s, &n);
-    EVP_PKEY_free(n.key);
-    OSSL_LIB_CTX_free(n.libctx);
-    CU_ASSERT_EQUAL(unwrap_all(s.libctx, s.key, keys), KEYS);
-    EVP_PKEY_free(s.key);
-    OSSL_LIB_CTX_free(s.libctx);
+    both_then_one(&n, &s);
     tp_nss_free(&db);
 }
 
