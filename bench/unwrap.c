@@ -452,24 +452,13 @@ static double ratio_median(int m, int n, enum variant v, int rounds)
     return median(ratio, rounds);
 }
 
-/* The wall-clock time of one unwrap in one thread in the fastest round: other load only ever
- * slows a round down, so on a busy machine this is nearer the unloaded latency than the median. */
-static double best_us(int n, enum variant v, int rounds)
-{
-    double best = 0;
-
-    for (int r = 0; r < rounds; r++)
-        best = rate[0][n][v][r] > best ? rate[0][n][v][r] : best;
-    return 1e6 * n / best;
-}
-
 static void report(const enum variant *set, int rounds, double seconds)
 {
     printf("unwrap: RSA-2048 OAEP SHA-1 decryption of a 32-byte key; %d rounds of %.2f s per "
            "figure, medians\n",
            rounds, seconds);
-    printf("%-7s %-40s %10s %9s %7s %12s %7s %8s\n", "threads", "variant", "unwraps/s", "us/unwrap",
-           "ratio", "per CPU-s", "ratio", "best us");
+    printf("%-7s %-40s %10s %9s %7s %12s %7s\n", "threads", "variant", "unwraps/s", "us/unwrap",
+           "ratio", "per CPU-s", "ratio");
     for (int n = 1; n <= MAX_THREADS; n++)
         for (int i = 0; i < SET_SIZE; i++) {
             enum variant v = set[i];
@@ -478,8 +467,7 @@ static void report(const enum variant *set, int rounds, double seconds)
             /* wall-clock time of one unwrap in one thread */
             printf("%-7d %-40s %10.0f %9.1f %7.3f", n, variant_name[v], per_s, 1e6 * n / per_s,
                    ratio_median(0, n, v, rounds));
-            printf(" %12.0f %7.3f %8.1f\n", median(rate[1][n][v], rounds),
-                   ratio_median(1, n, v, rounds), best_us(n, v, rounds));
+            printf(" %12.0f %7.3f\n", median(rate[1][n][v], rounds), ratio_median(1, n, v, rounds));
         }
 }
 
@@ -512,11 +500,10 @@ static void report_remote(int rounds)
 
     for (int n = 1; n <= MAX_THREADS; n++)
         for (int p = 0; p < 2; p++)
-            printf("remoting adds, %d thread%s, %s: %+.1f us wall clock (%+.1f in the best "
-                   "rounds), %+.1f us CPU (both ends) per unwrap\n",
+            printf("remoting adds, %d thread%s, %s: %+.1f us wall clock, %+.1f us CPU (both "
+                   "ends) per unwrap\n",
                    n, n > 1 ? "s" : "", p ? "provider" : "raw loop",
                    remote_added(0, n, pairs[p][0], pairs[p][1], rounds),
-                   best_us(n, pairs[p][1], rounds) - best_us(n, pairs[p][0], rounds),
                    remote_added(1, n, pairs[p][0], pairs[p][1], rounds));
 }
 
