@@ -55,9 +55,9 @@ void p11_gate_unlock(void)
  * through unquiesced, as before the gate existed. */
 static void fork_prepare(void)
 {
-    fork_held = p11_gate_lock() == CKR_OK;
-    if (!fork_held)
-        p11_err_clear();
+    fork_held = gate_depth == 0;
+    if (fork_held)
+        p11_gate_lock();
 }
 
 static void fork_parent(void)

@@ -158,6 +158,11 @@ CK_RV p11_token_refind(p11_token *t);
  * the caller must not hold it (P11_R_BAD_ARGUMENT). A no-op when the generation is no longer
  * gen (another thread reloaded meanwhile). */
 CK_RV p11_module_reload(p11_module *m, unsigned long gen);
+/* The read-race retry, for the outermost p11_token_open and p11_session_get: after try number
+ * attempt (from 0) failed with rv, where gen was the module's generation before it, is it
+ * P11_QUIRK_TOKEN_READ_RACE, and has the module been reloaded after a pause so that trying
+ * again can work? 0 leaves rv's detail as it was. */
+int p11_module_read_race_retry(p11_module *m, int attempt, unsigned long gen, CK_RV rv);
 
 /* Runs fn with a session, with the retry-once rule. */
 typedef CK_RV (*p11_session_fn)(p11_token *t, p11_session *s, void *arg);

@@ -267,6 +267,22 @@ end:
     return rv;
 }
 
+int p11_module_read_race_retry(p11_module *m, int attempt, unsigned long gen, CK_RV rv)
+{
+    char why[256];
+
+    /* A nested call cannot reload (its own gate would wait for itself). */
+    if (attempt >= P11_READ_RACE_TRIES || !p11_quirks_read_race(m, rv) || p11_gate_held())
+        return 0;
+    snprintf(why, sizeof(why), "%s", p11_err_detail());
+    usleep(P11_READ_RACE_WAIT_US);
+    if (p11_module_reload(m, gen) == CKR_OK)
+        return 1;
+    /* p11_err_set appends ": CKR_..." itself: drop the one already in why. */
+    p11_err_set(rv, "%.*s", (int)(strrchr(why, ':') ? strrchr(why, ':') - why : 0), why);
+    return 0;
+}
+
 unsigned long p11_module_generation(const p11_module *m)
 {
     return atomic_load(&((p11_module *)m)->generation);

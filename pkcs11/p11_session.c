@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "p11_internal.h"
 
 int p11_rv_session_gone(CK_RV rv)
@@ -156,10 +155,7 @@ CK_RV p11_session_get(p11_token *t, p11_session *s)
         if (rv == CKR_OK)
             return CKR_OK;
         p11_gate_put();
-        if (i == P11_READ_RACE_TRIES || !p11_quirks_read_race(t->m, rv) || p11_gate_held())
-            return rv;
-        usleep(P11_READ_RACE_WAIT_US);
-        if (p11_module_reload(t->m, gen) != CKR_OK)
+        if (!p11_module_read_race_retry(t->m, i, gen, rv))
             return rv;
     }
 }

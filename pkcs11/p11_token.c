@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "p11_internal.h"
 #include "p11_object_internal.h"
 
@@ -57,24 +56,16 @@ static CK_RV token_find_once(p11_module *m, P11KitUri *uri, const char *uri_s, C
 static CK_RV token_find(p11_module *m, P11KitUri *uri, const char *uri_s, CK_SLOT_ID *slot,
                         CK_TOKEN_INFO *ti)
 {
+    unsigned long gen;
     CK_RV rv;
 
     for (int i = 0;; i++) {
-        unsigned long gen = p11_module_generation(m);
-        char why[256];
-
+        gen = p11_module_generation(m);
         p11_gate_get();
         rv = token_find_once(m, uri, uri_s, slot, ti);
         p11_gate_put();
-        if (i == P11_READ_RACE_TRIES || !p11_quirks_read_race(m, rv) || p11_gate_held())
+        if (!p11_module_read_race_retry(m, i, gen, rv))
             return rv;
-        snprintf(why, sizeof(why), "%s", p11_err_detail());
-        usleep(P11_READ_RACE_WAIT_US);
-        if (p11_module_reload(m, gen) != CKR_OK) {
-            /* p11_err_set appends ": CKR_..." itself: drop the one already in why. */
-            p11_err_set(rv, "%.*s", (int)(strrchr(why, ':') ? strrchr(why, ':') - why : 0), why);
-            return rv;
-        }
     }
 }
 
