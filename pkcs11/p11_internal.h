@@ -24,9 +24,10 @@
 #define P11_QUIRK_FORK_FINALIZE  0x04u /* child: C_Finalize before C_Initialize */
 #define P11_QUIRK_OAEP_NO_LABEL  0x08u /* OAEP only with an empty label */
 
-#define P11_QUIRK_TOKEN_READ_RACE 0x200u /* token unseen, login fails while another process writes */
-#define P11_READ_RACE_TRIES       10
-#define P11_READ_RACE_WAIT_US     20000
+#define P11_QUIRK_TOKEN_READ_RACE                                                                  \
+    0x200u /* token unseen, login fails while another process writes */
+#define P11_READ_RACE_TRIES   10
+#define P11_READ_RACE_WAIT_US 20000
 
 /* Quirk flags for a module, from its C_GetInfo. */
 unsigned p11_quirks_get(const CK_INFO *info);
@@ -59,9 +60,9 @@ struct p11_module {
     CK_FUNCTION_LIST *f;
     CK_INFO info;
     unsigned quirks;
-    int we_initialized; /* C_Initialize was ours (not CKR_CRYPTOKI_ALREADY_INITIALIZED) */
-    int refs;           /* guarded by the module list lock */
-    _Atomic pid_t pid;  /* the process that initialized it */
+    int we_initialized;      /* C_Initialize was ours (not CKR_CRYPTOKI_ALREADY_INITIALIZED) */
+    int refs;                /* guarded by the module list lock */
+    _Atomic pid_t pid;       /* the process that initialized it */
     atomic_ulong generation; /* changed with the gate held exclusively */
     struct p11_module *next;
 };
