@@ -10,23 +10,40 @@
 #include "p11_internal.h"
 
 /* Writer-preferring: once fork or a reload waits, new callers queue behind it, so a busy
- * process cannot starve it. Nested gets of one thread are counted, not taken again (with
- * writer preference a second read lock behind a waiting writer would deadlock). */
-static pthread_rwlock_t gate = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+ * process cannot starve it. Nested gets of one thread are counted, not taken again (behind a
+ * waiting writer a second get would wait for itself). A mutex and a condition variable rather
+ * than a pthread_rwlock: the child of a fork must release what the prepare handler took, and
+ * glibc's rwlock knows its writer by thread id, which the child's thread does not share. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned readers;         /* threads holding it shared */
+    unsigned writers_waiting; /* threads waiting to hold it exclusively */
+    int writer;               /* a thread holds it exclusively */
+} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
 static _Thread_local unsigned gate_depth;
 static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
 static int fork_held; /* the prepare handler took the gate (only the forking thread reads it) */
 
 void p11_gate_get(void)
 {
-    if (gate_depth++ == 0)
-        pthread_rwlock_rdlock(&gate);
+    if (gate_depth++ > 0)
+        return;
+    pthread_mutex_lock(&gate.mu);
+    while (gate.writer || gate.writers_waiting > 0)
+        pthread_cond_wait(&gate.cv, &gate.mu);
+    gate.readers++;
+    pthread_mutex_unlock(&gate.mu);
 }
 
 void p11_gate_put(void)
 {
-    if (--gate_depth == 0)
-        pthread_rwlock_unlock(&gate);
+    if (--gate_depth > 0)
+        return;
+    pthread_mutex_lock(&gate.mu);
+    if (--gate.readers == 0 && gate.writers_waiting > 0)
+        pthread_cond_broadcast(&gate.cv);
+    pthread_mutex_unlock(&gate.mu);
 }
 
 int p11_gate_held(void)
@@ -40,7 +57,13 @@ CK_RV p11_gate_lock(void)
     if (gate_depth > 0)
         return p11_err_set(P11_R_BAD_ARGUMENT,
                            "a module cannot be re-initialized from inside a call to it");
-    pthread_rwlock_wrlock(&gate);
+    pthread_mutex_lock(&gate.mu);
+    gate.writers_waiting++;
+    while (gate.writer || gate.readers > 0)
+        pthread_cond_wait(&gate.cv, &gate.mu);
+    gate.writers_waiting--;
+    gate.writer = 1;
+    pthread_mutex_unlock(&gate.mu);
     gate_depth = 1; /* what the holder calls from here on passes straight through */
     return CKR_OK;
 }
@@ -48,37 +71,44 @@ CK_RV p11_gate_lock(void)
 void p11_gate_unlock(void)
 {
     gate_depth = 0;
-    pthread_rwlock_unlock(&gate);
+    pthread_mutex_lock(&gate.mu);
+    gate.writer = 0;
+    pthread_cond_broadcast(&gate.cv);
+    pthread_mutex_unlock(&gate.mu);
 }
 
-/* A fork from inside a call (an application callback) cannot wait for itself: it goes
+/* The gate, and its mutex too (another thread may be between lock and wait), are held across
+ * fork(). A fork from inside a call (an application callback) cannot wait for itself: it goes
  * through unquiesced, as before the gate existed. */
 static void fork_prepare(void)
 {
     fork_held = gate_depth == 0;
-    if (fork_held)
-        p11_gate_lock();
+    if (!fork_held)
+        return;
+    p11_gate_lock();
+    pthread_mutex_lock(&gate.mu);
 }
 
 static void fork_parent(void)
 {
-    if (fork_held)
-        p11_gate_unlock();
-}
-
-/* The child has one thread, ours: a fresh gate, rather than unlocking one whose owner record
- * names the parent's thread. */
-static void fork_child(void)
-{
-    pthread_rwlockattr_t a;
-
     if (!fork_held)
         return;
-    pthread_rwlockattr_init(&a);
-    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&gate, &a);
-    pthread_rwlockattr_destroy(&a);
+    pthread_mutex_unlock(&gate.mu);
+    p11_gate_unlock();
+}
+
+/* The child has one thread, ours: the threads that waited at the gate are not in it, so the
+ * condition variable (whose state counts them) is made anew. */
+static void fork_child(void)
+{
+    if (!fork_held)
+        return;
+    pthread_cond_init(&gate.cv, NULL);
+    gate.readers = 0;
+    gate.writers_waiting = 0;
+    gate.writer = 0;
     gate_depth = 0;
+    pthread_mutex_unlock(&gate.mu);
 }
 
 static void gate_register(void)
