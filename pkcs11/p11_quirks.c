@@ -39,7 +39,9 @@ static const struct {
      "Seen with 3 concurrent `cmk key rotate` of one key, about 1 in 4 processes "
      "(tests/e2e/cmk_key.sh, concurrent rotations), and with 6 processes that load cmk and "
      "log in at once (tests/unit/test_provider_lifecycle.c, "
-     "processes_started_together_all_unwrap). A fork child that initializes the module again "
+     "processes_started_together_all_unwrap; there C_OpenSession also returned "
+     "CKR_TOKEN_NOT_RECOGNIZED, about 1 run in 10 under load). A fork child that initializes the "
+     "module again "
      "while its sibling logs in may get CKR_SLOT_ID_INVALID from C_OpenSession on the token's "
      "slot (tests/unit/test_provider_fork.c, children_side_by_side_and_parent_meanwhile, about "
      "1 run in 20). The process keeps seeing no token until the module is initialized again: "
@@ -49,7 +51,8 @@ static const struct {
 /* The failures P11_QUIRK_TOKEN_READ_RACE causes (evidence above): each passes once the other
  * process has written the token file and this one has reloaded the module. */
 static const CK_RV read_race_rvs[] = {P11_R_TOKEN_NOT_FOUND, CKR_GENERAL_ERROR,
-                                      CKR_USER_PIN_NOT_INITIALIZED, CKR_SLOT_ID_INVALID};
+                                      CKR_USER_PIN_NOT_INITIALIZED, CKR_SLOT_ID_INVALID,
+                                      CKR_TOKEN_NOT_RECOGNIZED};
 
 int p11_quirks_read_race(const p11_module *m, CK_RV rv)
 {
