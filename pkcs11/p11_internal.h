@@ -134,7 +134,8 @@ struct p11_token {
 };
 
 /* A session for the calling thread: an idle one, a new one (logged in when a PIN is set) or,
- * at the limit, the next one put back. */
+ * at the limit, the next one put back. It holds the thread's gate until the same thread puts
+ * or drops it. Retries SoftHSM's read race (p11_module_read_race_retry). */
 CK_RV p11_session_get(p11_token *t, p11_session *s);
 /* Returns a session to the pool. */
 void p11_session_put(p11_token *t, p11_session s);
