@@ -4,9 +4,7 @@
  * decrypt fails none of their decryptions; a reload from inside a call is refused, not a
  * deadlock; nested gets of one thread do not block a waiting reload's way in. */
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <sys/wait.h>
 #include "test_p11_util.h"
 
 #define THREADS       4
@@ -14,41 +12,9 @@
 #define RELOADS       30
 #define CHILD_SECONDS 5
 
-static p11_key *key;
-static uint8_t ct[256];
-static size_t ct_len = sizeof(ct);
-static const uint8_t msg[16] = "quiet points ok";
-static const p11_rsa_params oaep = {P11_RSA_OAEP, P11_HASH_SHA1, P11_HASH_SHA1, NULL, 0};
-
 static int suite_setup(void)
 {
-    char uri[128];
-    const char *label;
-
-    if (tu_setup() != 0)
-        return 1;
-    label = tu_label("gate");
-    snprintf(uri, sizeof(uri), "pkcs11:object=%s", label);
-    return p11_key_generate(tu_token, label, NULL, 0, 2048, P11_OP_DECRYPT) != CKR_OK ||
-           p11_key_find(tu_token, uri, &key) != CKR_OK ||
-           p11_rsa_encrypt(key, &oaep, msg, sizeof(msg), ct, &ct_len) != CKR_OK;
-}
-
-static int suite_teardown(void)
-{
-    p11_key_free(key);
-    return tu_teardown();
-}
-
-static int decrypt_ok(void)
-{
-    uint8_t pt[256];
-    size_t pt_len = sizeof(pt);
-    CK_RV rv = p11_rsa_decrypt(key, &oaep, ct, ct_len, pt, &pt_len);
-
-    if (rv != CKR_OK)
-        printf("[%ld] decrypt: %s\n", (long)getpid(), p11_err_detail());
-    return rv == CKR_OK && pt_len == sizeof(msg) && memcmp(pt, msg, pt_len) == 0;
+    return tu_oaep_setup("gate");
 }
 
 /* ---- threads that decrypt until told to stop, counting what failed ---- */
@@ -60,7 +26,7 @@ static void *busy_run(void *arg)
 {
     (void)arg;
     while (!atomic_load(&stop)) {
-        if (!decrypt_ok())
+        if (!tu_oaep_decrypt_ok())
             atomic_fetch_add(&bad, 1);
         atomic_fetch_add(&done, 1);
     }
@@ -88,33 +54,26 @@ static void busy_stop(pthread_t *th)
 static void test_gate_fork_while_threads_decrypt(void)
 {
     pthread_t th[THREADS];
-    unsigned ok = 0, failed = 0, hung = 0, crashed = 0;
+    TESTLIB_CHILDREN c = {0, 0, 0, 0};
 
     busy_start(th);
     for (int i = 0; i < FORKS; i++) {
-        int status;
         pid_t pid;
 
         usleep(10000);
         fflush(stdout);
         if ((pid = fork()) == 0) {
             alarm(CHILD_SECONDS);
-            _exit(decrypt_ok() ? 0 : 1);
+            _exit(tu_oaep_decrypt_ok() ? 0 : 1);
         }
-        if (pid < 0 || waitpid(pid, &status, 0) != pid)
-            failed++;
-        else if (WIFEXITED(status))
-            WEXITSTATUS(status) == 0 ? ok++ : failed++;
-        else if (WTERMSIG(status) == SIGALRM)
-            hung++;
-        else
-            crashed++;
+        testlib_child_count(pid, &c);
     }
     busy_stop(th);
     printf("%d forks while %d threads decrypt: %u children decrypted, %u failed, %u hung, "
            "%u crashed; the threads did %u decryptions, %u failed\n",
-           FORKS, THREADS, ok, failed, hung, crashed, atomic_load(&done), atomic_load(&bad));
-    CU_ASSERT_EQUAL(ok, FORKS);
+           FORKS, THREADS, c.ok, c.failed, c.hung, c.crashed, atomic_load(&done),
+           atomic_load(&bad));
+    CU_ASSERT_EQUAL(c.ok, FORKS);
     CU_ASSERT_EQUAL(atomic_load(&bad), 0);
 }
 
@@ -136,7 +95,7 @@ static void test_gate_reload_while_threads_decrypt(void)
     CU_ASSERT_EQUAL(failed, 0);
     CU_ASSERT_EQUAL(p11_module_generation(tu_module), gen0 + RELOADS);
     CU_ASSERT_EQUAL(atomic_load(&bad), 0);
-    CU_ASSERT_TRUE(decrypt_ok()); /* and afterwards, in this thread */
+    CU_ASSERT_TRUE(tu_oaep_decrypt_ok()); /* and afterwards, in this thread */
 }
 
 static void test_gate_reload_of_a_stale_generation_is_skipped(void)
@@ -161,7 +120,7 @@ static void test_gate_reload_from_inside_a_call_is_refused(void)
     p11_gate_put();
     CU_ASSERT_FALSE(p11_gate_held());
     CU_ASSERT_EQUAL(p11_module_generation(tu_module), gen);
-    CU_ASSERT_TRUE(decrypt_ok());
+    CU_ASSERT_TRUE(tu_oaep_decrypt_ok());
 }
 
 /* A thread inside the gate (nested twice) while a reload waits: its inner get and put must not
@@ -195,7 +154,7 @@ static void test_gate_nested_get_passes_a_waiting_reload(void)
     CU_ASSERT_EQUAL(p11_module_reload(tu_module, gen), CKR_OK);
     pthread_join(th, NULL);
     CU_ASSERT_EQUAL(p11_module_generation(tu_module), gen + 1);
-    CU_ASSERT_TRUE(decrypt_ok());
+    CU_ASSERT_TRUE(tu_oaep_decrypt_ok());
 }
 
 int main(void)
@@ -204,7 +163,7 @@ int main(void)
 
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
-    s = CU_add_suite("p11_gate", suite_setup, suite_teardown);
+    s = CU_add_suite("p11_gate", suite_setup, tu_oaep_teardown);
     CU_add_test(s, "gate_fork_while_threads_decrypt", test_gate_fork_while_threads_decrypt);
     CU_add_test(s, "gate_reload_while_threads_decrypt", test_gate_reload_while_threads_decrypt);
     CU_add_test(s, "gate_reload_of_a_stale_generation_is_skipped",
