@@ -153,10 +153,8 @@ static inline int tu_oaep_decrypt_ok(void)
                                &pt_len);
 
     if (rv != CKR_OK)
-        printf("[%ld] decrypt: %s
-", (long)getpid(), p11_err_detail());
-    return rv == CKR_OK && pt_len == sizeof(tu_oaep_msg) &&
-           memcmp(pt, tu_oaep_msg, pt_len) == 0;
+        printf("[%ld] decrypt: %s\n", (long)getpid(), p11_err_detail());
+    return rv == CKR_OK && pt_len == sizeof(tu_oaep_msg) && memcmp(pt, tu_oaep_msg, pt_len) == 0;
 }
 
 /* The CRT components of an OpenSSL RSA key (freed by tu_components_free). */
