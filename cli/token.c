@@ -2,47 +2,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <time.h>
 #include "key.h"
 #include "token.h"
 #include "../pkcs11/p11_data.h"
 
-#define CLI_TOKEN_TRIES    10
-#define CLI_TOKEN_RETRY_US 30000
-
 static p11_module *cli_module;
 static p11_token *cli_tok;
 
-/* SoftHSM 2.6.1 quirk (pkcs11/p11_quirks.c, P11_QUIRK_TOKEN_READ_RACE): while another process
- * writes to the token, opening it may find no token, and logging in may fail with
- * CKR_GENERAL_ERROR or CKR_USER_PIN_NOT_INITIALIZED; the next try a moment later succeeds. */
-static int token_transient(CK_RV rv)
-{
-    return rv == P11_R_TOKEN_NOT_FOUND || rv == CKR_GENERAL_ERROR ||
-           rv == CKR_USER_PIN_NOT_INITIALIZED;
-}
-
-/* Opens the token and logs in (a search needs the login), retrying transient failures. */
+/* Opens the token and logs in now (a search needs the login), so that a wrong PIN is told as
+ * a configuration error before any command starts. SoftHSM's read race (a token unseen or a
+ * login failing while another process writes the token) is retried inside pkcs11/. */
 static CK_RV token_open(cmk_cli *cli)
 {
-    CK_RV rv = CKR_OK;
+    char **names = NULL;
+    size_t n = 0;
+    CK_RV rv = p11_token_open(cli_module, cli->s.token, cli->s.pin_source, &cli_tok);
 
-    for (int i = 0; i < CLI_TOKEN_TRIES; i++) {
-        char **names = NULL;
-        size_t n = 0;
-
-        if (i > 0)
-            usleep(CLI_TOKEN_RETRY_US);
-        if (cli_tok == NULL)
-            rv = p11_token_open(cli_module, cli->s.token, cli->s.pin_source, &cli_tok);
-        if (cli_tok != NULL) {
-            rv = p11_data_labels_get(cli_tok, "cmk", &names, &n);
-            p11_labels_free(names, n);
-        }
-        if (!token_transient(rv))
-            break;
-    }
+    if (rv == CKR_OK)
+        rv = p11_data_labels_get(cli_tok, "cmk", &names, &n);
+    p11_labels_free(names, n);
     return rv;
 }
 

@@ -24,8 +24,33 @@
 #define P11_QUIRK_FORK_FINALIZE  0x04u /* child: C_Finalize before C_Initialize */
 #define P11_QUIRK_OAEP_NO_LABEL  0x08u /* OAEP only with an empty label */
 
+#define P11_QUIRK_TOKEN_READ_RACE                                                                  \
+    0x200u /* token unseen, login fails while another process writes */
+#define P11_READ_RACE_TRIES   10
+#define P11_READ_RACE_WAIT_US 20000
+
 /* Quirk flags for a module, from its C_GetInfo. */
 unsigned p11_quirks_get(const CK_INFO *info);
+/* Is rv one of the passing failures of P11_QUIRK_TOKEN_READ_RACE (and does m have it)? Then
+ * a reload of the module and another try a moment later succeed. */
+int p11_quirks_read_race(const p11_module *m, CK_RV rv);
+
+/* ---- the gate (p11_gate.c) ----
+ * Every thread that works in the layer (calls the module or takes one of the layer's mutexes)
+ * holds the gate shared: p11_gate_get at the entry of a public function, p11_gate_put at its
+ * exit; a session holds it from p11_session_get to p11_session_put/drop. Nested gets of a
+ * thread are counted. Lock order: the gate before any mutex of the layer, and no thread waits
+ * for the gate while it holds one (nor holds the gate while waiting for something a thread
+ * outside the gate must do first). fork() (through pthread_atfork) and module re-initializations
+ * take it exclusively: no other thread of the process is then inside the module or holds a
+ * mutex of the layer. */
+void p11_gate_init(void); /* registers the fork handlers, once */
+void p11_gate_get(void);
+void p11_gate_put(void);
+int p11_gate_held(void); /* does this thread hold it (shared or exclusive)? */
+/* Waits until no other thread holds it; fails (P11_R_BAD_ARGUMENT) if this thread does. */
+CK_RV p11_gate_lock(void);
+void p11_gate_unlock(void);
 
 /* ---- module (p11_module.c) ---- */
 struct p11_module {
@@ -35,11 +60,10 @@ struct p11_module {
     CK_FUNCTION_LIST *f;
     CK_INFO info;
     unsigned quirks;
-    int we_initialized; /* C_Initialize was ours (not CKR_CRYPTOKI_ALREADY_INITIALIZED) */
-    int refs;           /* guarded by the module list lock */
-    _Atomic pid_t pid;  /* the process that initialized it */
-    atomic_ulong generation;
-    pthread_mutex_t lock; /* serializes re-initialization */
+    int we_initialized;      /* C_Initialize was ours (not CKR_CRYPTOKI_ALREADY_INITIALIZED) */
+    int refs;                /* guarded by the module list lock */
+    _Atomic pid_t pid;       /* the process that initialized it */
+    atomic_ulong generation; /* changed with the gate held exclusively */
     struct p11_module *next;
 };
 
@@ -110,7 +134,8 @@ struct p11_token {
 };
 
 /* A session for the calling thread: an idle one, a new one (logged in when a PIN is set) or,
- * at the limit, the next one put back. */
+ * at the limit, the next one put back. It holds the thread's gate until the same thread puts
+ * or drops it. Retries SoftHSM's read race (p11_module_read_race_retry). */
 CK_RV p11_session_get(p11_token *t, p11_session *s);
 /* Returns a session to the pool. */
 void p11_session_put(p11_token *t, p11_session s);
@@ -131,8 +156,15 @@ CK_RV p11_token_refind(p11_token *t);
 
 /* Finalizes and initializes the module again, for a module whose view of its tokens went stale
  * (P11_QUIRK_TOKEN_READ_RACE): every session and handle of the old generation is dropped, as
- * after a fork. */
-CK_RV p11_module_reload(p11_module *m);
+ * after a fork. Takes the gate exclusively, so it waits for every other thread's call to end;
+ * the caller must not hold it (P11_R_BAD_ARGUMENT). A no-op when the generation is no longer
+ * gen (another thread reloaded meanwhile). */
+CK_RV p11_module_reload(p11_module *m, unsigned long gen);
+/* The read-race retry, for the outermost p11_token_open and p11_session_get: after try number
+ * attempt (from 0) failed with rv, where gen was the module's generation before it, is it
+ * P11_QUIRK_TOKEN_READ_RACE, and has the module been reloaded after a pause so that trying
+ * again can work? 0 leaves rv's detail as it was. */
+int p11_module_read_race_retry(p11_module *m, int attempt, unsigned long gen, CK_RV rv);
 
 /* Runs fn with a session, with the retry-once rule. */
 typedef CK_RV (*p11_session_fn)(p11_token *t, p11_session *s, void *arg);

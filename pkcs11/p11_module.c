@@ -68,7 +68,6 @@ static void module_free(p11_module *m)
             m->f->C_Finalize(NULL);
         p11_kit_module_release(m->f);
     }
-    pthread_mutex_destroy(&m->lock);
     free(m->path);
     free(m->description);
     free(m->init_args);
@@ -82,7 +81,6 @@ static CK_RV module_new(const char *path, const char *init_args, p11_module **ou
 
     if (m == NULL)
         return p11_err_set(P11_R_OUT_OF_MEMORY, "module");
-    pthread_mutex_init(&m->lock, NULL);
     m->path = strdup(path);
     m->init_args = init_args != NULL ? strdup(init_args) : NULL;
     if (m->path == NULL || (init_args != NULL && m->init_args == NULL)) {
@@ -137,6 +135,8 @@ CK_RV p11_module_get(const char *name_or_path, const char *init_args, p11_module
     rv = module_resolve(name_or_path, &path);
     if (rv != CKR_OK)
         return rv;
+    p11_gate_init();
+    p11_gate_get();
     pthread_mutex_lock(&modules_lock);
     for (m = modules; m != NULL; m = m->next)
         if (strcmp(m->path, path) == 0)
@@ -160,6 +160,7 @@ CK_RV p11_module_get(const char *name_or_path, const char *init_args, p11_module
         }
     }
     pthread_mutex_unlock(&modules_lock);
+    p11_gate_put();
     free(path);
     if (rv == CKR_OK)
         rv = p11_module_check(m);
@@ -169,9 +170,11 @@ CK_RV p11_module_get(const char *name_or_path, const char *init_args, p11_module
 
 p11_module *p11_module_ref(p11_module *m)
 {
+    p11_gate_get();
     pthread_mutex_lock(&modules_lock);
     m->refs++;
     pthread_mutex_unlock(&modules_lock);
+    p11_gate_put();
     return m;
 }
 
@@ -181,9 +184,11 @@ void p11_module_put(p11_module *m)
 
     if (m == NULL)
         return;
+    p11_gate_get();
     pthread_mutex_lock(&modules_lock);
     if (--m->refs > 0) {
         pthread_mutex_unlock(&modules_lock);
+        p11_gate_put();
         return;
     }
     for (pp = &modules; *pp != NULL; pp = &(*pp)->next)
@@ -193,6 +198,7 @@ void p11_module_put(p11_module *m)
         }
     pthread_mutex_unlock(&modules_lock);
     module_free(m);
+    p11_gate_put();
 }
 
 /* In a child after fork() every handle of the parent is void (PKCS#11 v2.40 section 6.6):
@@ -214,14 +220,18 @@ static CK_RV module_reinitialize(p11_module *m)
     return CKR_OK;
 }
 
+/* The child's other threads are gone, but those of the process may be many: the gate held
+ * exclusively lets one thread re-initialize while the others wait outside the module. */
 CK_RV p11_module_check(p11_module *m)
 {
     pid_t pid = getpid();
-    CK_RV rv = CKR_OK;
+    CK_RV rv;
 
     if (m->pid == pid)
         return CKR_OK;
-    pthread_mutex_lock(&m->lock);
+    rv = p11_gate_lock();
+    if (rv != CKR_OK)
+        return rv;
     if (m->pid != pid) {
         rv = module_reinitialize(m);
         if (rv == CKR_OK) {
@@ -229,15 +239,20 @@ CK_RV p11_module_check(p11_module *m)
             atomic_fetch_add(&m->generation, 1);
         }
     }
-    pthread_mutex_unlock(&m->lock);
+    p11_gate_unlock();
     return rv;
 }
 
-CK_RV p11_module_reload(p11_module *m)
+/* Exclusive: C_Finalize ends every session of the process (section 5.4), so no other thread
+ * may be in one; they queue at the gate and find the new generation when they get in. */
+CK_RV p11_module_reload(p11_module *m, unsigned long gen)
 {
-    CK_RV rv;
+    CK_RV rv = p11_gate_lock();
 
-    pthread_mutex_lock(&m->lock);
+    if (rv != CKR_OK)
+        return rv;
+    if (atomic_load(&m->generation) != gen)
+        goto end; /* another thread reloaded while we waited */
     m->f->C_Finalize(NULL);
     rv = module_initialize(m);
     if (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
@@ -247,8 +262,25 @@ CK_RV p11_module_reload(p11_module *m)
     } else {
         p11_err_set(rv, "C_Initialize of module '%s' (reload)", m->path);
     }
-    pthread_mutex_unlock(&m->lock);
+end:
+    p11_gate_unlock();
     return rv;
+}
+
+int p11_module_read_race_retry(p11_module *m, int attempt, unsigned long gen, CK_RV rv)
+{
+    char why[256];
+
+    /* A nested call cannot reload (its own gate would wait for itself). */
+    if (attempt >= P11_READ_RACE_TRIES || !p11_quirks_read_race(m, rv) || p11_gate_held())
+        return 0;
+    snprintf(why, sizeof(why), "%s", p11_err_detail());
+    usleep(P11_READ_RACE_WAIT_US);
+    if (p11_module_reload(m, gen) == CKR_OK)
+        return 1;
+    /* p11_err_set appends ": CKR_..." itself: drop the one already in why. */
+    p11_err_set(rv, "%.*s", (int)(strrchr(why, ':') ? strrchr(why, ':') - why : 0), why);
+    return 0;
 }
 
 unsigned long p11_module_generation(const p11_module *m)

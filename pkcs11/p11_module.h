@@ -8,7 +8,9 @@
  *
  * Fork: a child process must re-initialize (PKCS#11 v2.40 section 6.6). p11_module_check
  * notices a changed pid and re-initializes; every handle and session of the parent is then
- * stale, which the generation counter tells tokens and keys.
+ * stale, which the generation counter tells tokens and keys. fork() itself waits (a
+ * pthread_atfork handler) until no other thread is inside a call of this layer, so the child
+ * inherits no lock taken in the module or here (docs/pkcs11-layer.md, "Locking and the gate").
  *
  * Exit: modules whose quirk says so (SoftHSM 2.6.1 crashes when C_Finalize runs from
  * OpenSSL's atexit cleanup) are never finalized; others are finalized by the last put.
@@ -30,7 +32,7 @@ CK_RV p11_module_get(const char *name_or_path, const char *init_args, p11_module
 void p11_module_put(p11_module *m);
 
 /* Re-initializes the module in a child after fork(); a no-op otherwise. Cheap enough to call
- * on every operation (one getpid comparison). */
+ * on every operation (one getpid comparison). Not from inside another call of this layer. */
 CK_RV p11_module_check(p11_module *m);
 
 /* Increases each time the module is (re-)initialized: sessions and object handles from an

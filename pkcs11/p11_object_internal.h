@@ -10,11 +10,6 @@
 /* quirk (p11_quirks.c): a data object's CKA_VALUE cannot be set; informative, p11_data.c
  * always replaces the object */
 #define P11_QUIRK_DATA_VALUE_FIXED 0x100u
-/* quirk (p11_quirks.c): token info and login fail for a moment while another process writes
- * the token; informative, the cmk command retries (cli/token.c) */
-#define P11_QUIRK_TOKEN_READ_RACE 0x200u
-#define P11_READ_RACE_TRIES       10
-#define P11_READ_RACE_WAIT_US     20000
 
 /* Every object matching tmpl, as a new array of handles (NULL and 0 when none). */
 CK_RV p11_objects_find(p11_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n,

@@ -77,13 +77,9 @@ static int token_refind_keep_error(p11_token *t, CK_SLOT_ID old_slot)
 {
     char why[256];
     CK_RV rv = p11_err_rv();
-    unsigned long gen = p11_module_generation(t->m);
 
     snprintf(why, sizeof(why), "%s", p11_err_detail());
-    /* Found in another slot, or in the same one after the module was reloaded (SoftHSM's read
-     * race, p11_token.c): either way a fresh start can work. */
-    if (p11_token_refind(t) == CKR_OK &&
-        (t->slot != old_slot || p11_module_generation(t->m) != gen)) {
+    if (p11_token_refind(t) == CKR_OK && t->slot != old_slot) {
         pool_new_epoch(t);
         return 1;
     }
@@ -94,14 +90,13 @@ static int token_refind_keep_error(p11_token *t, CK_SLOT_ID old_slot)
     return 0;
 }
 
-CK_RV p11_session_get(p11_token *t, p11_session *s)
+/* Called with the gate held. */
+static CK_RV pool_get(p11_token *t, p11_session *s)
 {
     CK_SLOT_ID slot;
-    CK_RV rv = p11_module_check(t->m);
+    CK_RV rv = CKR_OK;
     int refound = 0;
 
-    if (rv != CKR_OK)
-        return rv;
     pthread_mutex_lock(&t->lock);
     for (;;) {
         pool_sync_module(t);
@@ -140,6 +135,32 @@ CK_RV p11_session_get(p11_token *t, p11_session *s)
     return rv;
 }
 
+/* On success the session holds the gate until it is put back or dropped. SoftHSM's read race
+ * (p11_quirks.c) fails a login for a moment while another process writes the token, and the
+ * module then keeps its stale view until it is initialized again: reload it (which waits for
+ * every other thread's call to end) and try again. Only the outermost call can reload; a
+ * nested one reports the failure. */
+CK_RV p11_session_get(p11_token *t, p11_session *s)
+{
+    CK_RV rv;
+
+    for (int i = 0;; i++) {
+        unsigned long gen = p11_module_generation(t->m);
+
+        rv = p11_module_check(t->m);
+        if (rv != CKR_OK)
+            return rv;
+        p11_gate_get();
+        rv = pool_get(t, s);
+        if (rv == CKR_OK)
+            return CKR_OK;
+        p11_gate_put();
+        if (!p11_module_read_race_retry(t->m, i, gen, rv))
+            return rv;
+    }
+}
+
+/* Put and drop release the gate p11_session_get took. */
 void p11_session_put(p11_token *t, p11_session s)
 {
     pthread_mutex_lock(&t->lock);
@@ -154,6 +175,7 @@ void p11_session_put(p11_token *t, p11_session s)
         pthread_cond_signal(&t->cond);
     }
     pthread_mutex_unlock(&t->lock);
+    p11_gate_put();
 }
 
 void p11_session_drop(p11_token *t, p11_session s, CK_RV rv)
@@ -170,14 +192,17 @@ void p11_session_drop(p11_token *t, p11_session s, CK_RV rv)
     }
     pthread_cond_signal(&t->cond);
     pthread_mutex_unlock(&t->lock);
+    p11_gate_put();
 }
 
 void p11_session_close_all(p11_token *t)
 {
+    p11_gate_get();
     pthread_mutex_lock(&t->lock);
     pool_sync_module(t);
     pool_new_epoch(t);
     pthread_mutex_unlock(&t->lock);
+    p11_gate_put();
 }
 
 CK_RV p11_token_run(p11_token *t, p11_session_fn fn, void *arg)
@@ -206,9 +231,11 @@ static unsigned long pool_read(const p11_token *t, const unsigned long *field)
     pthread_mutex_t *lock = (pthread_mutex_t *)&t->lock;
     unsigned long n;
 
+    p11_gate_get();
     pthread_mutex_lock(lock);
     n = *field;
     pthread_mutex_unlock(lock);
+    p11_gate_put();
     return n;
 }
 
@@ -224,10 +251,12 @@ unsigned long p11_token_session_limit(const p11_token *t)
 
 unsigned long p11_token_session_limit_set(p11_token *t, unsigned long max)
 {
+    p11_gate_get();
     pthread_mutex_lock(&t->lock);
     if (max >= 1 && max < t->max)
         t->max = max; /* the free list keeps its capacity: it never holds more than nopen */
     max = t->max;
     pthread_mutex_unlock(&t->lock);
+    p11_gate_put();
     return max;
 }

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "p11_internal.h"
 #include "p11_object_internal.h"
 
@@ -51,26 +50,23 @@ static CK_RV token_find_once(p11_module *m, P11KitUri *uri, const char *uri_s, C
 /* SoftHSM 2.6.1 (P11_QUIRK_TOKEN_READ_RACE): a process that reads the token directory while
  * another process rewrites the token's file (at its login: truncate, unlock, write) keeps
  * seeing no token until the module is initialized again. So where that quirk applies, a token
- * not found is looked for again after a reload, a few times, a moment apart. */
+ * not found is looked for again after a reload, a few times, a moment apart. The reload waits
+ * for the calls of the process's other threads to end (p11_module_reload): only an outermost
+ * call, outside the gate, can do it. */
 static CK_RV token_find(p11_module *m, P11KitUri *uri, const char *uri_s, CK_SLOT_ID *slot,
                         CK_TOKEN_INFO *ti)
 {
-    CK_RV rv = token_find_once(m, uri, uri_s, slot, ti);
+    unsigned long gen;
+    CK_RV rv;
 
-    for (int i = 0; rv == P11_R_TOKEN_NOT_FOUND && (m->quirks & P11_QUIRK_TOKEN_READ_RACE) &&
-                    i < P11_READ_RACE_TRIES;
-         i++) {
-        char why[256];
-
-        snprintf(why, sizeof(why), "%s", p11_err_detail());
-        usleep(P11_READ_RACE_WAIT_US);
-        if (p11_module_reload(m) != CKR_OK) {
-            p11_err_set(rv, "%.*s", (int)(strrchr(why, ':') ? strrchr(why, ':') - why : 0), why);
-            break;
-        }
+    for (int i = 0;; i++) {
+        gen = p11_module_generation(m);
+        p11_gate_get();
         rv = token_find_once(m, uri, uri_s, slot, ti);
+        p11_gate_put();
+        if (!p11_module_read_race_retry(m, i, gen, rv))
+            return rv;
     }
-    return rv;
 }
 
 static void token_set_info(p11_token *t, CK_SLOT_ID slot, const CK_TOKEN_INFO *ti)
@@ -166,7 +162,7 @@ void p11_token_free(p11_token *t)
         return;
     if (t->m != NULL) {
         if (!p11_exiting())
-            p11_session_close_all(t);
+            p11_session_close_all(t); /* takes the gate */
         p11_module_put(t->m);
     }
     if (t->pin_spec != NULL)
@@ -285,7 +281,8 @@ CK_RV p11_token_refind(p11_token *t)
     memcpy(p11_kit_uri_get_token_info(u)->label, ti.label, sizeof(ti.label));
     memcpy(p11_kit_uri_get_token_info(u)->serialNumber, ti.serialNumber, sizeof(ti.serialNumber));
     snprintf(uri, sizeof(uri), "pkcs11:token=%s;serial=%s", t->label, t->serial);
-    rv = token_find(t->m, u, uri, &slot, &ti);
+    /* Once, without a reload: the caller holds the gate and t->lock. */
+    rv = token_find_once(t->m, u, uri, &slot, &ti);
     p11_kit_uri_free(u);
     if (rv == CKR_OK)
         t->slot = slot; /* caller holds t->lock */

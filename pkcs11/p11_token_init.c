@@ -68,8 +68,10 @@ CK_RV p11_token_init(p11_module *m, const char *label, const char *so_pin_spec,
     memset(padded, ' ', sizeof(padded));
     memcpy(padded, label, strlen(label));
     rv = p11_module_check(m);
-    if (rv == CKR_OK)
-        rv = p11_pin_resolve(so_pin_spec, 1, &so, &so_len);
+    if (rv != CKR_OK)
+        return rv;
+    p11_gate_get();
+    rv = p11_pin_resolve(so_pin_spec, 1, &so, &so_len);
     if (rv == CKR_OK)
         rv = p11_pin_resolve(user_pin_spec, 1, &user, &user_len);
     if (rv == CKR_OK)
@@ -101,6 +103,7 @@ CK_RV p11_token_init(p11_module *m, const char *label, const char *so_pin_spec,
 end:
     if (h != CK_INVALID_HANDLE)
         m->f->C_CloseSession(h);
+    p11_gate_put();
     p11_pin_free(so, so_len);
     p11_pin_free(user, user_len);
     return rv;

@@ -4,41 +4,9 @@
 #include <sys/wait.h>
 #include "test_p11_util.h"
 
-static p11_key *key;
-static uint8_t ct[256];
-static size_t ct_len = sizeof(ct);
-static const uint8_t msg[16] = "fork-safe data!";
-static const p11_rsa_params oaep = {P11_RSA_OAEP, P11_HASH_SHA1, P11_HASH_SHA1, NULL, 0};
-
 static int suite_setup(void)
 {
-    char uri[128];
-    const char *label;
-
-    if (tu_setup() != 0)
-        return 1;
-    label = tu_label("fork");
-    snprintf(uri, sizeof(uri), "pkcs11:object=%s", label);
-    return p11_key_generate(tu_token, label, NULL, 0, 2048, P11_OP_DECRYPT) != CKR_OK ||
-           p11_key_find(tu_token, uri, &key) != CKR_OK ||
-           p11_rsa_encrypt(key, &oaep, msg, sizeof(msg), ct, &ct_len) != CKR_OK;
-}
-
-static int suite_teardown(void)
-{
-    p11_key_free(key);
-    return tu_teardown();
-}
-
-static int decrypt_ok(void)
-{
-    uint8_t pt[256];
-    size_t pt_len = sizeof(pt);
-    CK_RV rv = p11_rsa_decrypt(key, &oaep, ct, ct_len, pt, &pt_len);
-
-    if (rv != CKR_OK)
-        printf("[%ld] decrypt: %s\n", (long)getpid(), p11_err_detail());
-    return rv == CKR_OK && pt_len == sizeof(msg) && memcmp(pt, msg, pt_len) == 0;
+    return tu_oaep_setup("fork");
 }
 
 /* Runs child() in a forked child; returns its exit status (0 = all well). */
@@ -66,38 +34,38 @@ static unsigned long parent_gen;
 
 static int child_decrypts(void)
 {
-    if (!decrypt_ok())
+    if (!tu_oaep_decrypt_ok())
         return 1;
     if (p11_module_generation(tu_module) != parent_gen + 1)
         return 2;
     if (p11_token_session_count(tu_token) != 1) /* the parent's are not counted */
         return 3;
-    return decrypt_ok() ? 0 : 4;
+    return tu_oaep_decrypt_ok() ? 0 : 4;
 }
 
 static void test_fork_child_decrypts(void)
 {
     unsigned long logins = tu_token->login_calls;
 
-    CU_ASSERT_TRUE_FATAL(decrypt_ok()); /* the parent has a session and handles now */
+    CU_ASSERT_TRUE_FATAL(tu_oaep_decrypt_ok()); /* the parent has a session and handles now */
     parent_gen = p11_module_generation(tu_module);
     CU_ASSERT_EQUAL(in_child(child_decrypts, 0), 0);
     /* the parent is undisturbed: same generation, its sessions and login still good */
     CU_ASSERT_EQUAL(p11_module_generation(tu_module), parent_gen);
-    CU_ASSERT_TRUE(decrypt_ok());
+    CU_ASSERT_TRUE(tu_oaep_decrypt_ok());
     CU_ASSERT_EQUAL(tu_token->login_calls, logins);
 }
 
 static int grandchild(void)
 {
-    return decrypt_ok() ? 0 : 1;
+    return tu_oaep_decrypt_ok() ? 0 : 1;
 }
 
 static int child_forks_again(void)
 {
-    if (!decrypt_ok())
+    if (!tu_oaep_decrypt_ok())
         return 1;
-    return in_child(grandchild, 0) == 0 && decrypt_ok() ? 0 : 2;
+    return in_child(grandchild, 0) == 0 && tu_oaep_decrypt_ok() ? 0 : 2;
 }
 
 static void test_fork_grandchild_decrypts(void)
@@ -138,7 +106,7 @@ int main(void)
 
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
-    s = CU_add_suite("p11_fork", suite_setup, suite_teardown);
+    s = CU_add_suite("p11_fork", suite_setup, tu_oaep_teardown);
     CU_add_test(s, "fork_child_decrypts", test_fork_child_decrypts);
     CU_add_test(s, "fork_grandchild_decrypts", test_fork_grandchild_decrypts);
     CU_add_test(s, "fork_child_exits_normally", test_fork_child_exits_normally);

@@ -110,6 +110,53 @@ static inline p11_key *tu_key_own(const char *label, p11_token **t)
     return k;
 }
 
+/* A decrypt key of the suite's own and a message encrypted to it (OAEP SHA-1), for tests that
+ * decrypt again and again from threads and children (fork, module reloads). */
+static struct {
+    p11_key *key;
+    uint8_t ct[256];
+    size_t ct_len;
+} tu_oaep_data;
+static const uint8_t tu_oaep_msg[16] = "decrypt me, ok!";
+static const p11_rsa_params tu_oaep = {P11_RSA_OAEP, P11_HASH_SHA1, P11_HASH_SHA1, NULL, 0};
+
+/* Suite setup: tu_setup, then the key (labelled after what) and the message; 0 on success. */
+static inline int tu_oaep_setup(const char *what)
+{
+    const char *label;
+    char uri[128];
+
+    if (tu_setup() != 0)
+        return 1;
+    label = tu_label(what);
+    snprintf(uri, sizeof(uri), "pkcs11:object=%s", label);
+    tu_oaep_data.ct_len = sizeof(tu_oaep_data.ct);
+    return p11_key_generate(tu_token, label, NULL, 0, 2048, P11_OP_DECRYPT) != CKR_OK ||
+           p11_key_find(tu_token, uri, &tu_oaep_data.key) != CKR_OK ||
+           p11_rsa_encrypt(tu_oaep_data.key, &tu_oaep, tu_oaep_msg, sizeof(tu_oaep_msg),
+                           tu_oaep_data.ct, &tu_oaep_data.ct_len) != CKR_OK;
+}
+
+static inline int tu_oaep_teardown(void)
+{
+    p11_key_free(tu_oaep_data.key);
+    tu_oaep_data.key = NULL;
+    return tu_teardown();
+}
+
+/* Decrypts the message once and checks it; prints why not (with the pid) on failure. */
+static inline int tu_oaep_decrypt_ok(void)
+{
+    uint8_t pt[256];
+    size_t pt_len = sizeof(pt);
+    CK_RV rv = p11_rsa_decrypt(tu_oaep_data.key, &tu_oaep, tu_oaep_data.ct, tu_oaep_data.ct_len, pt,
+                               &pt_len);
+
+    if (rv != CKR_OK)
+        printf("[%ld] decrypt: %s\n", (long)getpid(), p11_err_detail());
+    return rv == CKR_OK && pt_len == sizeof(tu_oaep_msg) && memcmp(pt, tu_oaep_msg, pt_len) == 0;
+}
+
 /* The CRT components of an OpenSSL RSA key (freed by tu_components_free). */
 static inline uint8_t *tu_bn(const EVP_PKEY *pk, const char *name, size_t *len)
 {

@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <CUnit/Basic.h>
 #include <openssl/crypto.h>
 #include "testlib.h"
@@ -120,4 +122,18 @@ int testlib_run(void)
     printf("cmk-tests: %u passed, %u failed, %u skipped\n", run - failed - skipped, failed,
            skipped);
     return failed == 0 ? 0 : 1;
+}
+
+void testlib_child_count(int pid, TESTLIB_CHILDREN *c)
+{
+    int status;
+
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        c->failed++;
+    else if (WIFEXITED(status))
+        WEXITSTATUS(status) == 0 ? c->ok++ : c->failed++;
+    else if (WTERMSIG(status) == SIGALRM)
+        c->hung++;
+    else
+        c->crashed++;
 }

@@ -47,6 +47,13 @@ typedef struct testlib_evp {
 int testlib_evp_init(TESTLIB_EVP *e, int default_first);
 void testlib_evp_cleanup(TESTLIB_EVP *e);
 
+/* How forked children ended, for tests that fork many: exit 0, another exit (or no child),
+ * killed by SIGALRM (the child's alarm: it hung), killed by another signal (it crashed). */
+typedef struct testlib_children {
+    unsigned ok, failed, hung, crashed;
+} TESTLIB_CHILDREN;
+void testlib_child_count(int pid, TESTLIB_CHILDREN *c);
+
 /* Hex helpers for vectors and for printing both values on a mismatch. Caller frees. */
 uint8_t *testlib_unhex(const char *hex, size_t *len);
 char *testlib_hex(const uint8_t *buf, size_t len);
