@@ -48,13 +48,12 @@ static int refuse(CMK_PROV *prov, p11_key *k, const char *op, const char *fmt, c
 }
 
 /* Disabled: the token allows this version none of its uses. */
-static int version_disabled(p11_key *k, int *disabled)
+static int version_disabled(p11_key *k, p11_key_attrs *a, int *disabled)
 {
-    p11_key_attrs a;
-    CK_RV rv = p11_key_attrs_get(k, &a);
+    CK_RV rv = p11_key_attrs_get(k, a);
 
     *disabled =
-        rv == CKR_OK && !(a.decrypt || a.unwrap || a.sign || a.encrypt || a.wrap || a.verify);
+        rv == CKR_OK && !(a->decrypt || a->unwrap || a->sign || a->encrypt || a->wrap || a->verify);
     return rv == CKR_OK;
 }
 
@@ -71,7 +70,8 @@ static int state_read(CMK_PROV *prov, p11_key *k, ks_state *s, int *have)
     return 0;
 }
 
-static int common_check(CMK_PROV *prov, p11_key *k, const char *op, ks_state *s, int *have)
+static int common_check(CMK_PROV *prov, p11_key *k, const char *op, ks_state *s, int *have,
+                        p11_key_attrs *a)
 {
     char ver[2 * 64 + 1], t[40];
     int disabled;
@@ -83,7 +83,7 @@ static int common_check(CMK_PROV *prov, p11_key *k, const char *op, ks_state *s,
         return refuse(prov, k, op, "key '%s' is deleted (since %s): recover it to use it",
                       p11_key_label(k), t);
     }
-    if (!version_disabled(k, &disabled)) {
+    if (!version_disabled(k, a, &disabled)) {
         CMK_ERR_P11(prov, p11_err_rv());
         return 0;
     }
@@ -97,22 +97,44 @@ static int common_check(CMK_PROV *prov, p11_key *k, const char *op, ks_state *s,
 
 int cmk_key_state_load_check(CMK_PROV *prov, p11_key *k)
 {
+    p11_key_attrs a;
     ks_state s;
     int have;
 
-    return common_check(prov, k, "load", &s, &have);
+    return common_check(prov, k, "load", &s, &have, &a);
 }
 
-int cmk_key_state_wrap_check(CMK_PROV *prov, p11_key *k)
+/* New wraps and new signatures: only within the key's validity period. */
+static int use_check(CMK_PROV *prov, p11_key *k, const char *op, p11_key_attrs *a)
 {
     ks_state s;
     char why[200];
     int have;
 
-    if (!common_check(prov, k, "wrap", &s, &have))
+    if (!common_check(prov, k, op, &s, &have, a))
         return 0;
     if (have && !ks_state_wrap_ok(&s, (long long)time(NULL), why, sizeof(why)))
-        return refuse(prov, k, "wrap", "key '%s' %s", p11_key_label(k), why);
+        return refuse(prov, k, op, "key '%s' %s", p11_key_label(k), why);
+    return 1;
+}
+
+int cmk_key_state_wrap_check(CMK_PROV *prov, p11_key *k)
+{
+    p11_key_attrs a;
+
+    return use_check(prov, k, "wrap", &a);
+}
+
+int cmk_key_state_sign_check(CMK_PROV *prov, p11_key *k)
+{
+    p11_key_attrs a;
+
+    if (!use_check(prov, k, "sign", &a))
+        return 0;
+    /* Asked before the token is: a CMK made for encryption only says so in one line. */
+    if (!a.sign)
+        return refuse(prov, k, "sign", "key '%s' is not permitted to sign (CKA_SIGN is false)%s",
+                      p11_key_label(k), "");
     return 1;
 }
 
