@@ -137,7 +137,7 @@ static CK_RV rsa_error(p11_key *k, const p11_rsa_params *p, rsa_op op, int stage
 
     if (stage == 0)
         return rv; /* p11_key_handles said what failed */
-    if (stage == 1 && rv_not_permitted(rv))
+    if (stage == 1 && op == RSA_OP_SIGN && rv_not_permitted(rv))
         return p11_err_set(rv, "key '%s' on token '%s' is not permitted to %s (%s: %s)",
                            p11_key_label(k), k->t->label, verb[op], op_init_fn[op],
                            p11_rv_name(rv));

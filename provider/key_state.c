@@ -132,9 +132,15 @@ int cmk_key_state_sign_check(CMK_PROV *prov, p11_key *k)
     if (!use_check(prov, k, "sign", &a))
         return 0;
     /* Asked before the token is: a CMK made for encryption only says so in one line. */
-    if (!a.sign)
-        return refuse(prov, k, "sign", "key '%s' is not permitted to sign (CKA_SIGN is false)%s",
-                      p11_key_label(k), "");
+    if (!a.sign) {
+        char msg[200];
+
+        snprintf(msg, sizeof(msg), "key '%s' is not permitted to sign (CKA_SIGN is false)",
+                 p11_key_label(k));
+        CMK_ERR(prov, CMK_R_NOT_PERMITTED, "%s", msg);
+        cmk_audit(prov, k, "sign", "refused", msg);
+        return 0;
+    }
     return 1;
 }
 

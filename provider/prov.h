@@ -53,6 +53,7 @@ enum cmk_reason {
     CMK_R_INTERNAL,
     CMK_R_BAD_TAG,   /* AEAD tag mismatch */
     CMK_R_KEY_STATE, /* the key is disabled, deleted, expired or not yet valid (key_state.h) */
+    CMK_R_NOT_PERMITTED, /* the key's usage attributes forbid the operation (CKA_SIGN false) */
 };
 
 const OSSL_ITEM *cmk_reason_strings(void);
