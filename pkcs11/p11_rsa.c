@@ -142,8 +142,9 @@ static CK_RV rsa_error(p11_key *k, const p11_rsa_params *p, rsa_op op, int stage
                            p11_key_label(k), k->t->label, verb[op], op_init_fn[op],
                            p11_rv_name(rv));
     if (stage == 1 && op == RSA_OP_SIGN && rv_param_refused(rv))
-        return p11_err_set(P11_R_UNSUPPORTED, "token '%s' cannot sign with these parameters (%s: %s)",
-                           k->t->label, op_init_fn[op], p11_rv_name(rv));
+        return p11_err_set(P11_R_UNSUPPORTED,
+                           "token '%s' cannot sign with these parameters (%s: %s)", k->t->label,
+                           op_init_fn[op], p11_rv_name(rv));
     if (stage == 1)
         return init_failed(k, p, op_init_fn[op], rv);
     return p11_err_set(rv, "%s with key '%s' on token '%s'", op_fn[op], p11_key_label(k),

@@ -65,8 +65,7 @@ static RSA_PSS_PARAMS *pss_params_new(const EVP_MD *md, const EVP_MD *mgf1, size
         ok = (mgf1_hash = hash_algor_new(mgf1)) != NULL &&
              (packed = ASN1_item_pack(mgf1_hash, ASN1_ITEM_rptr(X509_ALGOR), NULL)) != NULL &&
              (pss->maskGenAlgorithm = X509_ALGOR_new()) != NULL &&
-             X509_ALGOR_set0(pss->maskGenAlgorithm, OBJ_nid2obj(NID_mgf1), V_ASN1_SEQUENCE,
-                             packed);
+             X509_ALGOR_set0(pss->maskGenAlgorithm, OBJ_nid2obj(NID_mgf1), V_ASN1_SEQUENCE, packed);
         if (ok)
             packed = NULL; /* owned by maskGenAlgorithm now */
     }

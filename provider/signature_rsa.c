@@ -6,9 +6,8 @@
  * The message is hashed in memory by OpenSSL; only the hash (in a DigestInfo for PKCS#1 v1.5,
  * bare for PSS) goes to the token, which signs with the private key (p11_rsa_sign). Verifying
  * needs no secret: it runs in memory on the public half, in another provider. The context
- * parameters are those of OpenSSL's own RSA signature (pad-mode, digest, mgf1-digest, saltlen
- * as int or string, and the gettable algorithm-id), so -sigopt and the EVP_PKEY_CTX_set_rsa_*
- * calls work unchanged.
+ * parameters (signature_rsa_params.c) are those of OpenSSL's own RSA signature, so -sigopt and
+ * the EVP_PKEY_CTX_set_rsa_* calls work unchanged.
  */
 #include <string.h>
 #include <openssl/core_names.h>
@@ -19,6 +18,7 @@
 #include "prov_algs.h"
 #include "rsa_key.h"
 #include "rsa_sig_der.h"
+#include "signature_rsa.h"
 
 static OSSL_FUNC_signature_newctx_fn rsa_sig_newctx;
 static OSSL_FUNC_signature_freectx_fn rsa_sig_freectx;
@@ -32,29 +32,6 @@ static OSSL_FUNC_signature_digest_sign_update_fn rsa_sig_digest_update;
 static OSSL_FUNC_signature_digest_sign_final_fn rsa_sig_digest_sign_final;
 static OSSL_FUNC_signature_digest_verify_init_fn rsa_sig_digest_verify_init;
 static OSSL_FUNC_signature_digest_verify_final_fn rsa_sig_digest_verify_final;
-static OSSL_FUNC_signature_get_ctx_params_fn rsa_sig_get_ctx_params;
-static OSSL_FUNC_signature_gettable_ctx_params_fn rsa_sig_gettable_ctx_params;
-static OSSL_FUNC_signature_set_ctx_params_fn rsa_sig_set_ctx_params;
-static OSSL_FUNC_signature_settable_ctx_params_fn rsa_sig_settable_ctx_params;
-
-typedef struct cmk_rsa_sig_ctx {
-    CMK_PROV *prov;
-    CMK_RSA_KEY *key; /* the EVP_PKEY_CTX keeps it alive */
-    int pad;          /* RSA_PKCS1_PADDING or RSA_PKCS1_PSS_PADDING */
-    EVP_MD *md;       /* NULL: PKCS#1 v1.5 over the caller's bytes as they are */
-    EVP_MD *mgf1;     /* NULL: MGF1 follows md */
-    int saltlen;      /* OpenSSL's: bytes, or RSA_PSS_SALTLEN_DIGEST/AUTO/MAX */
-    EVP_MD_CTX *mdctx; /* digest_sign/verify: the message's hash so far */
-} CMK_RSA_SIG_CTX;
-
-static const struct {
-    int value;
-    const char *name;
-} salt_names[] = {
-    {RSA_PSS_SALTLEN_DIGEST, OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST},
-    {RSA_PSS_SALTLEN_MAX, OSSL_PKEY_RSA_PSS_SALT_LEN_MAX},
-    {RSA_PSS_SALTLEN_AUTO, OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO},
-};
 
 static void *rsa_sig_newctx(void *provctx, const char *propq)
 {
@@ -106,20 +83,10 @@ err:
     return NULL;
 }
 
-/* A digest the token's PKCS#11 mechanisms name (SHA-1, SHA-2), fetched from another provider. */
-static EVP_MD *md_fetch(CMK_PROV *prov, const char *name)
-{
-    p11_hash h;
-
-    if (!cmk_rsa_hash_from_name(prov, name, &h))
-        return NULL;
-    return EVP_MD_fetch(prov->libctx, cmk_rsa_hash_name(h), CMK_PROPQ_NOT_US);
-}
-
 static p11_hash md_hash(const EVP_MD *md)
 {
-    static const p11_hash all[] = {P11_HASH_SHA1, P11_HASH_SHA224, P11_HASH_SHA256,
-                                   P11_HASH_SHA384, P11_HASH_SHA512};
+    static const p11_hash all[] = {P11_HASH_SHA1, P11_HASH_SHA224, P11_HASH_SHA256, P11_HASH_SHA384,
+                                   P11_HASH_SHA512};
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (EVP_MD_is_a(md, cmk_rsa_hash_name(all[i])))
@@ -146,7 +113,7 @@ static int rsa_sig_init(CMK_RSA_SIG_CTX *ctx, CMK_RSA_KEY *key, const OSSL_PARAM
     }
     EVP_MD_CTX_free(ctx->mdctx);
     ctx->mdctx = NULL;
-    return rsa_sig_set_ctx_params(ctx, params);
+    return cmk_rsa_sig_set_ctx_params(ctx, params);
 }
 
 /* The key must have its private half in a token, be in its validity period, not be disabled
@@ -172,32 +139,6 @@ static int rsa_sig_verify_init(void *vctx, void *provkey, const OSSL_PARAM param
     return rsa_sig_init(ctx, provkey != NULL ? provkey : ctx->key, params);
 }
 
-/* RFC 8017 section 9.1.1: emLen = ceil((modBits - 1) / 8) and sLen <= emLen - hLen - 2.
- * When signing, OpenSSL's "auto" (-2) and "max" (-3) both mean the longest salt. */
-static int salt_resolve(CMK_RSA_SIG_CTX *ctx, size_t *out)
-{
-    size_t bits = (size_t)EVP_PKEY_get_bits(ctx->key->pub), em_len = (bits - 1 + 7) / 8;
-    size_t h_len = (size_t)EVP_MD_get_size(ctx->md), max;
-
-    if (em_len < h_len + 2) {
-        CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER, "RSA key too small for PSS with this digest");
-        return 0;
-    }
-    max = em_len - h_len - 2;
-    if (ctx->saltlen == RSA_PSS_SALTLEN_DIGEST)
-        *out = h_len;
-    else if (ctx->saltlen == RSA_PSS_SALTLEN_AUTO || ctx->saltlen == RSA_PSS_SALTLEN_MAX)
-        *out = max;
-    else
-        *out = (size_t)ctx->saltlen; /* set_ctx_params admits no other negative value */
-    if (*out > max) {
-        CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER, "PSS salt of %zu bytes: at most %zu here", *out,
-                max);
-        return 0;
-    }
-    return 1;
-}
-
 /* What the token signs: the DigestInfo (or, without a digest, the caller's bytes) for PKCS#1
  * v1.5, the hash itself for PSS. */
 static int token_params(CMK_RSA_SIG_CTX *ctx, const unsigned char *tbs, size_t tbslen,
@@ -213,8 +154,8 @@ static int token_params(CMK_RSA_SIG_CTX *ctx, const unsigned char *tbs, size_t t
     *in_len = tbslen;
     if (ctx->pad == RSA_PKCS1_PADDING) {
         *sp = (p11_rsa_sign_params){.padding = P11_SIG_PKCS1};
-        if (ctx->md != NULL &&
-            (*in_len = cmk_rsa_digest_info(ctx->md, tbs, tbslen, buf, CMK_RSA_DER_MAX_BYTES)) == 0) {
+        if (ctx->md != NULL && (*in_len = cmk_rsa_digest_info(ctx->md, tbs, tbslen, buf,
+                                                              CMK_RSA_DER_MAX_BYTES)) == 0) {
             CMK_ERR(ctx->prov, CMK_R_INTERNAL, "cannot encode the DigestInfo");
             return 0;
         }
@@ -228,7 +169,7 @@ static int token_params(CMK_RSA_SIG_CTX *ctx, const unsigned char *tbs, size_t t
     }
     *sp = (p11_rsa_sign_params){P11_SIG_PSS, md_hash(ctx->md),
                                 md_hash(ctx->mgf1 != NULL ? ctx->mgf1 : ctx->md), 0};
-    return salt_resolve(ctx, &sp->salt_len);
+    return cmk_rsa_sig_salt_resolve(ctx, &sp->salt_len);
 }
 
 static int rsa_sig_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize,
@@ -298,9 +239,9 @@ static int digest_init(CMK_RSA_SIG_CTX *ctx, const char *mdname)
 {
     if (mdname != NULL && mdname[0] != '\0') {
         EVP_MD_free(ctx->md);
-        if ((ctx->md = md_fetch(ctx->prov, mdname)) == NULL)
+        if ((ctx->md = cmk_rsa_sig_md_fetch(ctx->prov, mdname)) == NULL)
             return 0;
-    } else if (ctx->md == NULL && (ctx->md = md_fetch(ctx->prov, "SHA256")) == NULL) {
+    } else if (ctx->md == NULL && (ctx->md = cmk_rsa_sig_md_fetch(ctx->prov, "SHA256")) == NULL) {
         return 0;
     }
     if ((ctx->mdctx = EVP_MD_CTX_new()) == NULL || !EVP_DigestInit_ex2(ctx->mdctx, ctx->md, NULL)) {
@@ -338,8 +279,7 @@ static int digest_final(CMK_RSA_SIG_CTX *ctx, unsigned char *hash, unsigned int 
     return 1;
 }
 
-static int rsa_sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen,
-                                     size_t sigsize)
+static int rsa_sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize)
 {
     CMK_RSA_SIG_CTX *ctx = vctx;
     unsigned char hash[EVP_MAX_MD_SIZE];
@@ -361,195 +301,6 @@ static int rsa_sig_digest_verify_final(void *vctx, const unsigned char *sig, siz
     return digest_final(ctx, hash, &len) && rsa_sig_verify(ctx, sig, siglen, hash, len);
 }
 
-/* The X.509 AlgorithmIdentifier of the signature this context makes (ASN1_item_sign_ctx asks
- * for it when a certificate, CSR or CRL is signed). */
-static int aid_get(CMK_RSA_SIG_CTX *ctx, OSSL_PARAM *p)
-{
-    unsigned char der[CMK_RSA_DER_MAX_BYTES];
-    const EVP_MD *md = ctx->md;
-    size_t salt = 0, n;
-
-    if (md == NULL)
-        return 0; /* raw PKCS#1 v1.5 has no algorithm identifier */
-    if (ctx->pad == RSA_PKCS1_PSS_PADDING && !salt_resolve(ctx, &salt))
-        return 0;
-    n = cmk_rsa_sig_algorithm_id(ctx->pad == RSA_PKCS1_PSS_PADDING, md,
-                                 ctx->mgf1 != NULL ? ctx->mgf1 : md, salt, der, sizeof(der));
-    return n > 0 && OSSL_PARAM_set_octet_string(p, der, n);
-}
-
-static int salt_get(const CMK_RSA_SIG_CTX *ctx, OSSL_PARAM *p)
-{
-    char num[16];
-
-    if (p->data_type != OSSL_PARAM_UTF8_STRING)
-        return OSSL_PARAM_set_int(p, ctx->saltlen);
-    for (size_t i = 0; i < sizeof(salt_names) / sizeof(salt_names[0]); i++)
-        if (salt_names[i].value == ctx->saltlen)
-            return OSSL_PARAM_set_utf8_string(p, salt_names[i].name);
-    snprintf(num, sizeof(num), "%d", ctx->saltlen);
-    return OSSL_PARAM_set_utf8_string(p, num);
-}
-
-static int rsa_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
-{
-    CMK_RSA_SIG_CTX *ctx = vctx;
-    const EVP_MD *mgf1 = ctx->mgf1 != NULL ? ctx->mgf1 : ctx->md;
-    OSSL_PARAM *p;
-
-    if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL &&
-        !(p->data_type == OSSL_PARAM_UTF8_STRING
-              ? OSSL_PARAM_set_utf8_string(p, ctx->pad == RSA_PKCS1_PSS_PADDING
-                                                  ? OSSL_PKEY_RSA_PAD_MODE_PSS
-                                                  : OSSL_PKEY_RSA_PAD_MODE_PKCSV15)
-              : OSSL_PARAM_set_int(p, ctx->pad)))
-        return 0;
-    if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL &&
-        !OSSL_PARAM_set_utf8_string(p, ctx->md != NULL ? EVP_MD_get0_name(ctx->md) : ""))
-        return 0;
-    if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST)) != NULL &&
-        !OSSL_PARAM_set_utf8_string(p, mgf1 != NULL ? EVP_MD_get0_name(mgf1) : ""))
-        return 0;
-    if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN)) != NULL &&
-        !salt_get(ctx, p))
-        return 0;
-    if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID)) != NULL &&
-        !aid_get(ctx, p))
-        return 0;
-    return 1;
-}
-
-static const OSSL_PARAM *rsa_sig_gettable_ctx_params(void *vctx, void *provctx)
-{
-    static const OSSL_PARAM gettable[] = {
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
-        OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
-        OSSL_PARAM_END,
-    };
-
-    (void)vctx, (void)provctx;
-    return gettable;
-}
-
-/* pad-mode as OpenSSL gives it: an int (RSA_*_PADDING) or a string ("pkcs1", "pss"). Raw
- * (none) and X9.31 are refused: raw RSA with the private key signs anything. */
-static int pad_set(CMK_RSA_SIG_CTX *ctx, const OSSL_PARAM *p)
-{
-    const char *name = NULL;
-    int mode = -1;
-
-    if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-        if (OSSL_PARAM_get_utf8_string_ptr(p, &name))
-            mode = strcmp(name, OSSL_PKEY_RSA_PAD_MODE_PKCSV15) == 0 ? RSA_PKCS1_PADDING
-                   : strcmp(name, OSSL_PKEY_RSA_PAD_MODE_PSS) == 0   ? RSA_PKCS1_PSS_PADDING
-                                                                     : -1;
-    } else if (!OSSL_PARAM_get_int(p, &mode)) {
-        mode = -1;
-    }
-    if (mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_PSS_PADDING) {
-        CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER,
-                "RSA signature padding not offered with a token key (only pkcs1 and pss)");
-        return 0;
-    }
-    ctx->pad = mode;
-    return 1;
-}
-
-/* saltlen as an int or as OpenSSL's strings: "digest", "max", "auto" or a number. */
-static int salt_set(CMK_RSA_SIG_CTX *ctx, const OSSL_PARAM *p)
-{
-    const char *s = NULL;
-    char *end;
-    long v = -4;
-
-    if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-        if (OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
-            for (size_t i = 0; i < sizeof(salt_names) / sizeof(salt_names[0]); i++)
-                if (strcmp(s, salt_names[i].name) == 0)
-                    v = salt_names[i].value;
-            if (v == -4 && s[0] != '\0' && ((v = strtol(s, &end, 10)), *end != '\0'))
-                v = -4;
-        }
-    } else {
-        int i;
-
-        if (OSSL_PARAM_get_int(p, &i))
-            v = i;
-    }
-    if (v < RSA_PSS_SALTLEN_MAX || v > CMK_RSA_MAX_BYTES) {
-        CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER, "bad PSS salt length");
-        return 0;
-    }
-    ctx->saltlen = (int)v;
-    return 1;
-}
-
-static int md_set(CMK_RSA_SIG_CTX *ctx, const OSSL_PARAM *p, EVP_MD **slot)
-{
-    const char *name = NULL;
-    EVP_MD *md;
-
-    if (!OSSL_PARAM_get_utf8_string_ptr(p, &name)) {
-        CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER, "%s must be a digest name", p->key);
-        return 0;
-    }
-    /* The message is already being hashed with md: another one cannot be signed for it. */
-    if (slot == &ctx->md && ctx->mdctx != NULL) {
-        if (ctx->md != NULL && EVP_MD_is_a(ctx->md, name))
-            return 1;
-        CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER, "the digest cannot change while hashing");
-        return 0;
-    }
-    if ((md = md_fetch(ctx->prov, name)) == NULL)
-        return 0;
-    EVP_MD_free(*slot);
-    *slot = md;
-    return 1;
-}
-
-static int rsa_sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
-{
-    CMK_RSA_SIG_CTX *ctx = vctx;
-    const OSSL_PARAM *p;
-
-    if (params == NULL)
-        return 1;
-    if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL &&
-        !pad_set(ctx, p))
-        return 0;
-    if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL &&
-        !md_set(ctx, p, &ctx->md))
-        return 0;
-    if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST)) != NULL &&
-        !md_set(ctx, p, &ctx->mgf1))
-        return 0;
-    if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN)) != NULL &&
-        !salt_set(ctx, p))
-        return 0;
-    /* properties, mgf1-properties: accepted and without effect (our digests are fetched with
-     * CMK_PROPQ_NOT_US). */
-    return 1;
-}
-
-static const OSSL_PARAM *rsa_sig_settable_ctx_params(void *vctx, void *provctx)
-{
-    static const OSSL_PARAM settable[] = {
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, NULL, 0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES, NULL, 0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
-        OSSL_PARAM_END,
-    };
-
-    (void)vctx, (void)provctx;
-    return settable;
-}
-
 static const OSSL_DISPATCH rsa_sig_functions[] = {
     {OSSL_FUNC_SIGNATURE_NEWCTX, (void (*)(void))rsa_sig_newctx},
     {OSSL_FUNC_SIGNATURE_FREECTX, (void (*)(void))rsa_sig_freectx},
@@ -564,10 +315,10 @@ static const OSSL_DISPATCH rsa_sig_functions[] = {
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, (void (*)(void))rsa_sig_digest_verify_init},
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE, (void (*)(void))rsa_sig_digest_update},
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL, (void (*)(void))rsa_sig_digest_verify_final},
-    {OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, (void (*)(void))rsa_sig_get_ctx_params},
-    {OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, (void (*)(void))rsa_sig_gettable_ctx_params},
-    {OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, (void (*)(void))rsa_sig_set_ctx_params},
-    {OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, (void (*)(void))rsa_sig_settable_ctx_params},
+    {OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, (void (*)(void))cmk_rsa_sig_get_ctx_params},
+    {OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, (void (*)(void))cmk_rsa_sig_gettable_ctx_params},
+    {OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, (void (*)(void))cmk_rsa_sig_set_ctx_params},
+    {OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, (void (*)(void))cmk_rsa_sig_settable_ctx_params},
     {0, NULL},
 };
 

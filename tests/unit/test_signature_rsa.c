@@ -103,13 +103,15 @@ static void test_sig_pkcs1_three_hashes_verify_in_memory(void)
         size_t len = digest_sign(key, hashes[i], RSA_PKCS1_PADDING, INT_MIN, NULL, sig);
 
         CU_ASSERT_EQUAL(len, 256);
-        CU_ASSERT_TRUE(digest_verify(mem_pub, hashes[i], RSA_PKCS1_PADDING, INT_MIN, NULL, sig, len));
+        CU_ASSERT_TRUE(
+            digest_verify(mem_pub, hashes[i], RSA_PKCS1_PADDING, INT_MIN, NULL, sig, len));
         /* PKCS#1 v1.5 is deterministic: the token's signature is the only one */
         CU_ASSERT_EQUAL(digest_sign(key, hashes[i], RSA_PKCS1_PADDING, INT_MIN, NULL, sig + 256),
                         256);
         CU_ASSERT_TRUE(memcmp(sig, sig + 256, 256) == 0);
         sig[10] ^= 1;
-        CU_ASSERT_FALSE(digest_verify(mem_pub, hashes[i], RSA_PKCS1_PADDING, INT_MIN, NULL, sig, len));
+        CU_ASSERT_FALSE(
+            digest_verify(mem_pub, hashes[i], RSA_PKCS1_PADDING, INT_MIN, NULL, sig, len));
     }
 }
 
@@ -117,13 +119,14 @@ static void test_sig_pss_three_hashes_verify_in_memory(void)
 {
     for (size_t i = 0; i < 3; i++) {
         unsigned char sig[512];
-        size_t len = digest_sign(key, hashes[i], RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_DIGEST,
-                                 NULL, sig);
+        size_t len =
+            digest_sign(key, hashes[i], RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_DIGEST, NULL, sig);
 
         CU_ASSERT_EQUAL(len, 256);
         CU_ASSERT_TRUE(digest_verify(mem_pub, hashes[i], RSA_PKCS1_PSS_PADDING,
                                      RSA_PSS_SALTLEN_DIGEST, NULL, sig, len));
-        CU_ASSERT_FALSE(digest_verify(mem_pub, hashes[i], RSA_PKCS1_PADDING, INT_MIN, NULL, sig, len));
+        CU_ASSERT_FALSE(
+            digest_verify(mem_pub, hashes[i], RSA_PKCS1_PADDING, INT_MIN, NULL, sig, len));
     }
 }
 
@@ -133,8 +136,13 @@ static void test_sig_pss_salt_lengths_resolved_for_signing(void)
     static const struct {
         int asked, used; /* SHA-256 and a 2048-bit key: max = 256 - 32 - 2 = 222 */
     } cases[] = {
-        {RSA_PSS_SALTLEN_DIGEST, 32}, {RSA_PSS_SALTLEN_AUTO, 222}, {RSA_PSS_SALTLEN_MAX, 222},
-        {0, 0},  {10, 10}, {222, 222}, {INT_MIN, 222}, /* the default: longest, as OpenSSL */
+        {RSA_PSS_SALTLEN_DIGEST, 32},
+        {RSA_PSS_SALTLEN_AUTO, 222},
+        {RSA_PSS_SALTLEN_MAX, 222},
+        {0, 0},
+        {10, 10},
+        {222, 222},
+        {INT_MIN, 222}, /* the default: longest, as OpenSSL */
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -177,8 +185,8 @@ static void test_sig_pss_salt_strings(void)
 
         CU_ASSERT_FATAL(EVP_DigestSignInit_ex(mctx, &pctx, "SHA384", NULL, NULL, key, p) > 0);
         CU_ASSERT_TRUE(EVP_DigestSign(mctx, sig, &len, msg, sizeof(msg)) > 0);
-        CU_ASSERT_TRUE(digest_verify(mem_pub, "SHA384", RSA_PKCS1_PSS_PADDING, cases[i].used,
-                                     NULL, sig, len));
+        CU_ASSERT_TRUE(
+            digest_verify(mem_pub, "SHA384", RSA_PKCS1_PSS_PADDING, cases[i].used, NULL, sig, len));
         EVP_MD_CTX_free(mctx);
     }
 }
@@ -205,14 +213,14 @@ static void test_sig_pss_mgf1_other_than_the_digest(void)
 static void test_sig_verify_with_the_token_key(void)
 {
     unsigned char sig[512];
-    size_t len = digest_sign(key, "SHA256", RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_DIGEST, NULL,
-                             sig);
+    size_t len =
+        digest_sign(key, "SHA256", RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_DIGEST, NULL, sig);
 
-    CU_ASSERT_TRUE(digest_verify(key, "SHA256", RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_AUTO, NULL,
-                                 sig, len));
+    CU_ASSERT_TRUE(
+        digest_verify(key, "SHA256", RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_AUTO, NULL, sig, len));
     sig[0] ^= 0x80;
-    CU_ASSERT_FALSE(digest_verify(key, "SHA256", RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_AUTO, NULL,
-                                  sig, len));
+    CU_ASSERT_FALSE(
+        digest_verify(key, "SHA256", RSA_PKCS1_PSS_PADDING, RSA_PSS_SALTLEN_AUTO, NULL, sig, len));
 }
 
 /* EVP_PKEY_sign: a hash with a digest set (DigestInfo made for it), or raw PKCS#1 v1.5 bytes. */
@@ -228,7 +236,8 @@ static void test_sig_pkey_sign_hash_and_raw(void)
     CU_ASSERT_TRUE(EVP_PKEY_sign_init(s) > 0 && EVP_PKEY_CTX_set_signature_md(s, EVP_sha256()) > 0);
     CU_ASSERT_TRUE(EVP_PKEY_sign(s, NULL, &len, h, sizeof(h)) > 0 && len == 256);
     CU_ASSERT_TRUE(EVP_PKEY_sign(s, sig, &len, h, sizeof(h)) > 0);
-    CU_ASSERT_TRUE(EVP_PKEY_verify_init(v) > 0 && EVP_PKEY_CTX_set_signature_md(v, EVP_sha256()) > 0);
+    CU_ASSERT_TRUE(EVP_PKEY_verify_init(v) > 0 &&
+                   EVP_PKEY_CTX_set_signature_md(v, EVP_sha256()) > 0);
     CU_ASSERT_EQUAL(EVP_PKEY_verify(v, sig, len, h, sizeof(h)), 1);
     CU_ASSERT_FALSE(EVP_PKEY_sign(s, sig, &len, h, 20) > 0); /* not a SHA-256 hash */
     ERR_clear_error();
@@ -261,7 +270,8 @@ static void aid_compare(int pad, int salt, const char *md, const char *mgf1)
     CU_ASSERT_FATAL(EVP_DigestSignInit_ex(ma, &ca, md, NULL, NULL, key, NULL) > 0);
     CU_ASSERT_FATAL(EVP_DigestVerifyInit_ex(mb, &cb, md, NULL, NULL, mem_pub, NULL) > 0);
     CU_ASSERT_FATAL(params_set(ca, pad, salt, mgf1) && params_set(cb, pad, salt, mgf1));
-    CU_ASSERT_TRUE_FATAL(EVP_PKEY_CTX_get_params(ca, pa) > 0 && EVP_PKEY_CTX_get_params(cb, pb) > 0);
+    CU_ASSERT_TRUE_FATAL(EVP_PKEY_CTX_get_params(ca, pa) > 0 &&
+                         EVP_PKEY_CTX_get_params(cb, pb) > 0);
     TEST_ASSERT_BYTES(pb[0].data, pb[0].return_size, pa[0].data, pa[0].return_size);
     EVP_MD_CTX_free(ma);
     EVP_MD_CTX_free(mb);
