@@ -104,44 +104,49 @@ int cmk_key_state_load_check(CMK_PROV *prov, p11_key *k)
     return common_check(prov, k, "load", &s, &have, &a);
 }
 
-/* New wraps and new signatures: only within the key's validity period. */
-static int use_check(CMK_PROV *prov, p11_key *k, const char *op, p11_key_attrs *a)
+/* A signature from a key the token does not let sign: asked before the token is, so a CMK made
+ * for encryption only says so in one line. */
+static int sign_permitted(CMK_PROV *prov, p11_key *k, const p11_key_attrs *a)
 {
+    char msg[200];
+
+    if (a->sign)
+        return 1;
+    snprintf(msg, sizeof(msg), "key '%s' is not permitted to sign (CKA_SIGN is false)",
+             p11_key_label(k));
+    CMK_ERR(prov, CMK_R_NOT_PERMITTED, "%s", msg);
+    cmk_audit(prov, k, "sign", "refused", msg);
+    return 0;
+}
+
+/* New wraps and new signatures: only for what the key was made for, and within its validity
+ * period. */
+static int use_check(CMK_PROV *prov, p11_key *k, int sign)
+{
+    const char *op = sign ? "sign" : "wrap";
+    p11_key_attrs a;
     ks_state s;
     char why[200];
     int have;
 
-    if (!common_check(prov, k, op, &s, &have, a))
+    if (!common_check(prov, k, op, &s, &have, &a))
         return 0;
-    if (have && !ks_state_wrap_ok(&s, (long long)time(NULL), why, sizeof(why)))
+    if (sign && !sign_permitted(prov, k, &a))
+        return 0;
+    if (have &&
+        !(sign ? ks_state_sign_ok : ks_state_wrap_ok)(&s, (long long)time(NULL), why, sizeof(why)))
         return refuse(prov, k, op, "key '%s' %s", p11_key_label(k), why);
     return 1;
 }
 
 int cmk_key_state_wrap_check(CMK_PROV *prov, p11_key *k)
 {
-    p11_key_attrs a;
-
-    return use_check(prov, k, "wrap", &a);
+    return use_check(prov, k, 0);
 }
 
 int cmk_key_state_sign_check(CMK_PROV *prov, p11_key *k)
 {
-    p11_key_attrs a;
-
-    if (!use_check(prov, k, "sign", &a))
-        return 0;
-    /* Asked before the token is: a CMK made for encryption only says so in one line. */
-    if (!a.sign) {
-        char msg[200];
-
-        snprintf(msg, sizeof(msg), "key '%s' is not permitted to sign (CKA_SIGN is false)",
-                 p11_key_label(k));
-        CMK_ERR(prov, CMK_R_NOT_PERMITTED, "%s", msg);
-        cmk_audit(prov, k, "sign", "refused", msg);
-        return 0;
-    }
-    return 1;
+    return use_check(prov, k, 1);
 }
 
 void cmk_key_state_raise_p11(CMK_PROV *prov, p11_key *k, const char *op, CK_RV rv)
