@@ -2,7 +2,7 @@
 # rsa_hsm_tls_server: `openssl s_server -key pkcs11:... -cert ...` signs its TLS handshakes
 # with a key in the token; a plain `openssl s_client` (no cmk) checks the certificate and the
 # signature: TLS 1.3 (RSA-PSS), TLS 1.2 with ECDHE-RSA (RSA-PSS, and PKCS#1 v1.5 when the client
-# offers only that). A line goes to the server and comes back reversed (-rev). The server
+# offers only that), and `s_client -key pkcs11:...` with a client certificate. A line goes to the server and comes back reversed (-rev). The server
 # listens on 127.0.0.1, on a port the kernel picks (-accept 0), serves one connection and is
 # stopped by its own pid. Both orders of providers in openssl.cnf.
 . "$(dirname "$0")/lib.sh"
@@ -13,12 +13,12 @@ keygen "tls-$$" --ops sign || { fail "make a signing key in the token" "cmk-keyg
 openssl req -new -x509 -key "$key" -subj /CN=localhost -days 1 -out cert.pem 2>req.log ||
     { fail "server certificate signed by the token key" "$(tail -n 3 req.log)"; exit 1; }
 
-SRV_CNF=$CMK_CNF srv_pid=
+SRV_CNF=$CMK_CNF CLI_CNF=/dev/null SRV_EXTRA= CLI_EXTRA= srv_pid=
 # server PROTOCOL-ARGS...: sets srv_pid and port; 1 when the server does not come up.
 server() {
     : >srv.out # now: the background job's own redirection may come late
     OPENSSL_CONF=$SRV_CNF timeout 30 openssl s_server -accept 127.0.0.1:0 -naccept 1 -rev \
-        -key "$key" -cert cert.pem "$@" >srv.out 2>&1 &
+        -key "$key" -cert cert.pem $SRV_EXTRA "$@" >srv.out 2>&1 &
     srv_pid=$!
     port=
     for _i in $(seq 100); do
@@ -53,9 +53,9 @@ session() {
         return
     fi
     # shellcheck disable=SC2086
-    printf 'hello cmk\nCLOSE\n' | OPENSSL_CONF=/dev/null timeout 20 openssl s_client \
+    printf 'hello cmk\nCLOSE\n' | OPENSSL_CONF=$CLI_CNF timeout 20 openssl s_client \
         -connect "127.0.0.1:$port" -CAfile cert.pem -verify_return_error -ign_eof -brief \
-        $_c >cli.out 2>&1
+        $CLI_EXTRA $_c >cli.out 2>&1
     server_stop
     if ! grep -q '^Verification: OK$' cli.out; then
         fail "$_name" "certificate not verified: $(tail -n 3 cli.out)"
@@ -74,6 +74,15 @@ session "TLS 1.2 ECDHE-RSA: the token signs the key exchange (RSA-PSS)" RSA-PSS 
 session "TLS 1.2 ECDHE-RSA with PKCS#1 v1.5 signatures only" RSA \
     -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 -- -sigalgs RSA+SHA256:RSA+SHA384
 check "the server said nothing of errors" sh -c "! grep -qi error srv.out"
+
+# s_client -key pkcs11:...: the client's CertificateVerify is signed by the token too; the
+# server insists on a client certificate it can verify (-Verify 1).
+CLI_CNF=$CMK_CNF SRV_EXTRA="-Verify 1 -verify_return_error -CAfile cert.pem"
+CLI_EXTRA="-cert cert.pem -key $key"
+session "TLS 1.3 client certificate: s_client signs with a token key" RSA-PSS -tls1_3
+check "... the server verified the client's certificate and its RSA-PSS signature" sh -c \
+    "grep -q '^Peer certificate: CN = localhost' srv.out && grep -q '^Signature type: RSA-PSS' srv.out && grep -q '^Verification: OK' srv.out"
+CLI_CNF=/dev/null SRV_EXTRA= CLI_EXTRA=
 
 # The same with cmk listed before the default provider in openssl.cnf: libssl's own RSA work
 # (the client's, the server's key share and certificate checks) must not land in cmk.
