@@ -193,17 +193,18 @@ static void test_sig_pss_salt_strings(void)
 
 static int errors_contain(const char *what);
 
-/* SoftHSM 2.6.1 refuses an MGF1 hash other than the PSS hash (C_SignInit: CKR_ARGUMENTS_BAD):
- * there the refusal must name both; a token that can do it must sign rightly. */
+/* A token signs rightly with an MGF1 hash other than the PSS hash, or refuses naming both:
+ * SoftHSM 2.6.1 refuses (C_SignInit: CKR_ARGUMENTS_BAD), also behind p11-kit's remoting. */
 static void test_sig_pss_mgf1_other_than_the_digest(void)
 {
     unsigned char sig[512];
     size_t len = digest_sign(key, "SHA512", RSA_PKCS1_PSS_PADDING, 20, "SHA256", sig);
 
-    if (len == 0 && tp_softhsm()) {
+    if (len == 0) {
         CU_ASSERT_TRUE(errors_contain("RSA-PSS with SHA-512, MGF1 with SHA-256"));
         return;
     }
+    CU_ASSERT_FALSE(tp_softhsm()); /* SoftHSM 2.6.1 never signs these */
     CU_ASSERT_EQUAL(len, 256);
     CU_ASSERT_TRUE(digest_verify(mem_pub, "SHA512", RSA_PKCS1_PSS_PADDING, 20, "SHA256", sig, len));
     CU_ASSERT_FALSE(digest_verify(mem_pub, "SHA512", RSA_PKCS1_PSS_PADDING, 20, NULL, sig, len));
