@@ -236,8 +236,12 @@ CK_RV ks_state_get(p11_token *t, const char *name, ks_state *s)
     return rv;
 }
 
-int ks_state_wrap_ok(const ks_state *s, long long now, char *why, size_t cap)
+/* New use of the key for op (KS_OP_WRAP or KS_OP_SIGN): verb names it in why; what stays
+ * allowed after expiry (unwrap, verify) is said too. */
+static int use_ok(const ks_state *s, long long now, unsigned op, char *why, size_t cap)
 {
+    const char *verb = op == KS_OP_SIGN ? "sign" : "wrap";
+    const char *still = op == KS_OP_SIGN ? "verifies" : "unwraps";
     char t[40];
 
     if (s->deleted_at != 0) {
@@ -245,8 +249,8 @@ int ks_state_wrap_ok(const ks_state *s, long long now, char *why, size_t cap)
         snprintf(why, cap, "is deleted (since %s)", t);
         return 0;
     }
-    if (!(s->ops & KS_OP_WRAP)) {
-        snprintf(why, cap, "is not permitted to wrap");
+    if (!(s->ops & op)) {
+        snprintf(why, cap, "is not permitted to %s", verb);
         return 0;
     }
     if (s->not_before != 0 && now < s->not_before) {
@@ -256,8 +260,18 @@ int ks_state_wrap_ok(const ks_state *s, long long now, char *why, size_t cap)
     }
     if (s->expires != 0 && now >= s->expires) {
         ks_time_format(s->expires, t, sizeof(t));
-        snprintf(why, cap, "expired on %s: it still unwraps, but wraps nothing new", t);
+        snprintf(why, cap, "expired on %s: it still %s, but %ss nothing new", t, still, verb);
         return 0;
     }
     return 1;
+}
+
+int ks_state_wrap_ok(const ks_state *s, long long now, char *why, size_t cap)
+{
+    return use_ok(s, now, KS_OP_WRAP, why, cap);
+}
+
+int ks_state_sign_ok(const ks_state *s, long long now, char *why, size_t cap)
+{
+    return use_ok(s, now, KS_OP_SIGN, why, cap);
 }

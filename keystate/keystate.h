@@ -71,5 +71,8 @@ CK_RV ks_state_get(p11_token *t, const char *name, ks_state *s);
  * T)", "is not valid before T", "expired on T", "is not permitted to wrap"). Unwrap is never
  * refused here: the token itself refuses a disabled or deleted key's unwrap. */
 int ks_state_wrap_ok(const ks_state *s, long long now, char *why, size_t cap);
+/* The same for a new signature: "is not permitted to sign" when the key was made without
+ * sign,verify; "expired on T: it still verifies, but signs nothing new". */
+int ks_state_sign_ok(const ks_state *s, long long now, char *why, size_t cap);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * p11_rsa.c - RSA decryption and encryption in the token (PKCS#11 v2.40 curr. mechanisms
- * section 2.1.6 CKM_RSA_PKCS, 2.1.8 CKM_RSA_PKCS_OAEP with CK_RSA_PKCS_OAEP_PARAMS).
+ * p11_rsa.c - RSA decryption, encryption and signing in the token (PKCS#11 v2.40 curr.
+ * mechanisms section 2.1.6 CKM_RSA_PKCS, 2.1.8 CKM_RSA_PKCS_OAEP with CK_RSA_PKCS_OAEP_PARAMS,
+ * 2.1.10 CKM_RSA_PKCS_PSS with CK_RSA_PKCS_PSS_PARAMS).
  *
  * The hot path is: a pooled session (one mutex), C_DecryptInit, one C_Decrypt into the
  * caller's modulus-sized buffer, the session back. Object handles come from the key's cache;
@@ -33,7 +34,14 @@ const char *p11_hash_name(p11_hash h)
 typedef struct rsa_mech {
     CK_MECHANISM m;
     CK_RSA_PKCS_OAEP_PARAMS oaep;
+    CK_RSA_PKCS_PSS_PARAMS pss;
 } rsa_mech;
+
+/* What one attempt does with the key: the private object decrypts and signs. */
+typedef enum rsa_op { RSA_OP_ENCRYPT, RSA_OP_DECRYPT, RSA_OP_SIGN } rsa_op;
+
+static const char *const op_init_fn[] = {"C_EncryptInit", "C_DecryptInit", "C_SignInit"};
+static const char *const op_fn[] = {"C_Encrypt", "C_Decrypt", "C_Sign"};
 
 static CK_RV mech_set(rsa_mech *rm, const p11_key *k, const p11_rsa_params *p)
 {
@@ -86,9 +94,9 @@ static int rv_handle_gone(CK_RV rv)
     return rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID;
 }
 
-/* One attempt of decrypt (dec) or encrypt (!dec) in session s; *stage says which call failed:
- * 0 finding the handles, 1 the Init, 2 the operation. */
-static CK_RV rsa_once(p11_key *k, p11_session *s, const rsa_mech *rm, int dec, const uint8_t *in,
+/* One attempt of op in session s; *stage says which call failed: 0 finding the handles,
+ * 1 the Init, 2 the operation. */
+static CK_RV rsa_once(p11_key *k, p11_session *s, const rsa_mech *rm, rsa_op op, const uint8_t *in,
                       size_t in_len, uint8_t *out, CK_ULONG *out_len, int *stage)
 {
     CK_FUNCTION_LIST *f = k->t->f;
@@ -100,46 +108,65 @@ static CK_RV rsa_once(p11_key *k, p11_session *s, const rsa_mech *rm, int dec, c
     if (rv != CKR_OK)
         return rv;
     *stage = 1;
-    if (dec)
+    if (op == RSA_OP_DECRYPT)
         rv = f->C_DecryptInit(s->h, (CK_MECHANISM *)&rm->m, priv);
+    else if (op == RSA_OP_SIGN)
+        rv = f->C_SignInit(s->h, (CK_MECHANISM *)&rm->m, priv);
     else
         rv = f->C_EncryptInit(s->h, (CK_MECHANISM *)&rm->m, pub);
     if (rv != CKR_OK)
         return rv;
     *stage = 2;
-    if (dec)
+    if (op == RSA_OP_DECRYPT)
         return f->C_Decrypt(s->h, (CK_BYTE *)in, in_len, out, out_len);
+    if (op == RSA_OP_SIGN)
+        return f->C_Sign(s->h, (CK_BYTE *)in, in_len, out, out_len);
     return f->C_Encrypt(s->h, (CK_BYTE *)in, in_len, out, out_len);
 }
 
-static CK_RV rsa_error(p11_key *k, const p11_rsa_params *p, int dec, int stage, CK_RV rv)
+/* A key whose usage attributes forbid this operation: PKCS#11 v2.40 section 5.2 (C_SignInit and
+ * friends return CKR_KEY_FUNCTION_NOT_PERMITTED or CKR_KEY_TYPE_INCONSISTENT). */
+static int rv_not_permitted(CK_RV rv)
 {
+    return rv == CKR_KEY_FUNCTION_NOT_PERMITTED || rv == CKR_KEY_TYPE_INCONSISTENT;
+}
+
+static CK_RV rsa_error(p11_key *k, const p11_rsa_params *p, rsa_op op, int stage, CK_RV rv)
+{
+    static const char *const verb[] = {"encrypt", "decrypt", "sign"};
+
     if (stage == 0)
         return rv; /* p11_key_handles said what failed */
+    if (stage == 1 && op == RSA_OP_SIGN && rv_not_permitted(rv))
+        return p11_err_set(rv, "key '%s' on token '%s' is not permitted to %s (%s: %s)",
+                           p11_key_label(k), k->t->label, verb[op], op_init_fn[op],
+                           p11_rv_name(rv));
+    if (stage == 1 && op == RSA_OP_SIGN && rv_param_refused(rv))
+        return p11_err_set(P11_R_UNSUPPORTED,
+                           "token '%s' cannot sign with these parameters (%s: %s)", k->t->label,
+                           op_init_fn[op], p11_rv_name(rv));
     if (stage == 1)
-        return init_failed(k, p, dec ? "C_DecryptInit" : "C_EncryptInit", rv);
-    return p11_err_set(rv, "%s with key '%s' on token '%s'", dec ? "C_Decrypt" : "C_Encrypt",
-                       p11_key_label(k), k->t->label);
+        return init_failed(k, p, op_init_fn[op], rv);
+    return p11_err_set(rv, "%s with key '%s' on token '%s'", op_fn[op], p11_key_label(k),
+                       k->t->label);
 }
 
 /* Retry rule: a session, login or token gone, or a stale object handle, is mended once. */
-static CK_RV rsa_run(p11_key *k, const p11_rsa_params *p, int dec, const uint8_t *in, size_t in_len,
-                     uint8_t *out, size_t *out_len)
+static CK_RV rsa_run(p11_key *k, const p11_rsa_params *p, const rsa_mech *rm, rsa_op op,
+                     const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
 {
-    rsa_mech rm;
+    int dec = op == RSA_OP_DECRYPT;
     p11_session s;
     CK_ULONG len;
     int stage;
-    CK_RV rv = mech_set(&rm, k, p);
+    CK_RV rv;
 
-    if (rv != CKR_OK)
-        return rv;
     for (int attempt = 0;; attempt++) {
         rv = p11_session_get(k->t, &s);
         if (rv != CKR_OK)
             return rv;
         len = *out_len;
-        rv = rsa_once(k, &s, &rm, dec, in, in_len, out, &len, &stage);
+        rv = rsa_once(k, &s, rm, op, in, in_len, out, &len, &stage);
         if (rv == CKR_OK) {
             p11_session_put(k->t, s);
             *out_len = len;
@@ -162,8 +189,17 @@ static CK_RV rsa_run(p11_key *k, const p11_rsa_params *p, int dec, const uint8_t
             p11_session_put(k->t, s);
         }
         if (attempt == 1)
-            return rsa_error(k, p, dec, stage, rv);
+            return rsa_error(k, p, op, stage, rv);
     }
+}
+
+static CK_RV rsa_mech_run(p11_key *k, const p11_rsa_params *p, rsa_op op, const uint8_t *in,
+                          size_t in_len, uint8_t *out, size_t *out_len)
+{
+    rsa_mech rm;
+    CK_RV rv = mech_set(&rm, k, p);
+
+    return rv != CKR_OK ? rv : rsa_run(k, p, &rm, op, in, in_len, out, out_len);
 }
 
 CK_RV p11_rsa_decrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, size_t in_len,
@@ -175,7 +211,7 @@ CK_RV p11_rsa_decrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, si
                            k->t->label);
     if (out == NULL || out_len == NULL || *out_len < k->n_len)
         return p11_err_set(P11_R_BAD_ARGUMENT, "RSA decrypt: output smaller than the modulus");
-    return rsa_run(k, p, 1, in, in_len, out, out_len);
+    return rsa_mech_run(k, p, RSA_OP_DECRYPT, in, in_len, out, out_len);
 }
 
 CK_RV p11_rsa_encrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, size_t in_len,
@@ -186,7 +222,45 @@ CK_RV p11_rsa_encrypt(p11_key *k, const p11_rsa_params *p, const uint8_t *in, si
                            k->t->label, p11_key_label(k));
     if (out == NULL || out_len == NULL || *out_len < k->n_len)
         return p11_err_set(P11_R_BAD_ARGUMENT, "RSA encrypt: output smaller than the modulus");
-    return rsa_run(k, p, 0, in, in_len, out, out_len);
+    return rsa_mech_run(k, p, RSA_OP_ENCRYPT, in, in_len, out, out_len);
+}
+
+/* PKCS#1 v1.5 signs the caller's DigestInfo with CKM_RSA_PKCS (section 2.1.6), not with
+ * CKM_SHA256_RSA_PKCS and friends: the message is hashed in memory by OpenSSL, so only the
+ * digest crosses to the token, once, whatever the message's size. PSS likewise signs the hash
+ * value with CKM_RSA_PKCS_PSS (section 2.1.10: "the input is the hash of the message"). */
+CK_RV p11_rsa_sign(p11_key *k, const p11_rsa_sign_params *p, const uint8_t *in, size_t in_len,
+                   uint8_t *sig, size_t *sig_len)
+{
+    rsa_mech rm = {0};
+    CK_RV rv;
+
+    if (!k->has_priv)
+        return p11_err_set(k->t->pin_spec == NULL ? P11_R_NO_PIN : P11_R_OBJECT_NOT_FOUND,
+                           "key '%s' on token '%s' has no private half", p11_key_label(k),
+                           k->t->label);
+    if (p == NULL || sig == NULL || sig_len == NULL || *sig_len < k->n_len)
+        return p11_err_set(P11_R_BAD_ARGUMENT, "RSA sign: output smaller than the modulus");
+    if (p->padding == P11_SIG_PKCS1) {
+        rm.m = (CK_MECHANISM){CKM_RSA_PKCS, NULL, 0};
+    } else if (p->padding == P11_SIG_PSS && (unsigned)p->hash < HASH_COUNT &&
+               (unsigned)p->mgf1_hash < HASH_COUNT) {
+        rm.pss.hashAlg = hashes[p->hash].hash;
+        rm.pss.mgf = hashes[p->mgf1_hash].mgf;
+        rm.pss.sLen = p->salt_len;
+        rm.m = (CK_MECHANISM){CKM_RSA_PKCS_PSS, &rm.pss, sizeof(rm.pss)};
+    } else {
+        return p11_err_set(P11_R_UNSUPPORTED, "RSA signature padding or hash");
+    }
+    rv = rsa_run(k, NULL, &rm, RSA_OP_SIGN, in, in_len, sig, sig_len);
+    if (rv == P11_R_UNSUPPORTED && p->padding == P11_SIG_PSS) {
+        char why[256];
+
+        snprintf(why, sizeof(why), "%s", p11_err_detail()); /* the detail is rewritten below */
+        return p11_err_set(rv, "RSA-PSS with %s, MGF1 with %s and a %zu-byte salt: %s",
+                           p11_hash_name(p->hash), p11_hash_name(p->mgf1_hash), p->salt_len, why);
+    }
+    return rv;
 }
 
 /* Does the token really do OAEP with hash h? A round trip through its public object when it
@@ -210,11 +284,11 @@ static CK_RV oaep_try(p11_key *k, p11_session *s, p11_hash h, uint8_t *buf, uint
     if (rv != CKR_OK)
         return p11_rv_session_gone(rv) ? rv : CKR_OK;
     if (k->has_pub) {
-        rv = rsa_once(k, s, &rm, 0, probe, sizeof(probe), buf, &len, &stage);
+        rv = rsa_once(k, s, &rm, RSA_OP_ENCRYPT, probe, sizeof(probe), buf, &len, &stage);
         if (rv == CKR_OK) {
             CK_ULONG out_len = k->n_len;
 
-            rv = rsa_once(k, s, &rm, 1, buf, len, out, &out_len, &stage);
+            rv = rsa_once(k, s, &rm, RSA_OP_DECRYPT, buf, len, out, &out_len, &stage);
             if (rv == CKR_OK)
                 *verdict = out_len == sizeof(probe) && memcmp(out, probe, out_len) == 0;
         }

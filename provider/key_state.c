@@ -48,13 +48,12 @@ static int refuse(CMK_PROV *prov, p11_key *k, const char *op, const char *fmt, c
 }
 
 /* Disabled: the token allows this version none of its uses. */
-static int version_disabled(p11_key *k, int *disabled)
+static int version_disabled(p11_key *k, p11_key_attrs *a, int *disabled)
 {
-    p11_key_attrs a;
-    CK_RV rv = p11_key_attrs_get(k, &a);
+    CK_RV rv = p11_key_attrs_get(k, a);
 
     *disabled =
-        rv == CKR_OK && !(a.decrypt || a.unwrap || a.sign || a.encrypt || a.wrap || a.verify);
+        rv == CKR_OK && !(a->decrypt || a->unwrap || a->sign || a->encrypt || a->wrap || a->verify);
     return rv == CKR_OK;
 }
 
@@ -71,7 +70,8 @@ static int state_read(CMK_PROV *prov, p11_key *k, ks_state *s, int *have)
     return 0;
 }
 
-static int common_check(CMK_PROV *prov, p11_key *k, const char *op, ks_state *s, int *have)
+static int common_check(CMK_PROV *prov, p11_key *k, const char *op, ks_state *s, int *have,
+                        p11_key_attrs *a)
 {
     char ver[2 * 64 + 1], t[40];
     int disabled;
@@ -83,7 +83,7 @@ static int common_check(CMK_PROV *prov, p11_key *k, const char *op, ks_state *s,
         return refuse(prov, k, op, "key '%s' is deleted (since %s): recover it to use it",
                       p11_key_label(k), t);
     }
-    if (!version_disabled(k, &disabled)) {
+    if (!version_disabled(k, a, &disabled)) {
         CMK_ERR_P11(prov, p11_err_rv());
         return 0;
     }
@@ -97,23 +97,56 @@ static int common_check(CMK_PROV *prov, p11_key *k, const char *op, ks_state *s,
 
 int cmk_key_state_load_check(CMK_PROV *prov, p11_key *k)
 {
+    p11_key_attrs a;
     ks_state s;
     int have;
 
-    return common_check(prov, k, "load", &s, &have);
+    return common_check(prov, k, "load", &s, &have, &a);
 }
 
-int cmk_key_state_wrap_check(CMK_PROV *prov, p11_key *k)
+/* A signature from a key the token does not let sign: asked before the token is, so a CMK made
+ * for encryption only says so in one line. */
+static int sign_permitted(CMK_PROV *prov, p11_key *k, const p11_key_attrs *a)
 {
+    char msg[200];
+
+    if (a->sign)
+        return 1;
+    snprintf(msg, sizeof(msg), "key '%s' is not permitted to sign (CKA_SIGN is false)",
+             p11_key_label(k));
+    CMK_ERR(prov, CMK_R_NOT_PERMITTED, "%s", msg);
+    cmk_audit(prov, k, "sign", "refused", msg);
+    return 0;
+}
+
+/* New wraps and new signatures: only for what the key was made for, and within its validity
+ * period. */
+static int use_check(CMK_PROV *prov, p11_key *k, int sign)
+{
+    const char *op = sign ? "sign" : "wrap";
+    p11_key_attrs a;
     ks_state s;
     char why[200];
     int have;
 
-    if (!common_check(prov, k, "wrap", &s, &have))
+    if (!common_check(prov, k, op, &s, &have, &a))
         return 0;
-    if (have && !ks_state_wrap_ok(&s, (long long)time(NULL), why, sizeof(why)))
-        return refuse(prov, k, "wrap", "key '%s' %s", p11_key_label(k), why);
+    if (sign && !sign_permitted(prov, k, &a))
+        return 0;
+    if (have &&
+        !(sign ? ks_state_sign_ok : ks_state_wrap_ok)(&s, (long long)time(NULL), why, sizeof(why)))
+        return refuse(prov, k, op, "key '%s' %s", p11_key_label(k), why);
     return 1;
+}
+
+int cmk_key_state_wrap_check(CMK_PROV *prov, p11_key *k)
+{
+    return use_check(prov, k, 0);
+}
+
+int cmk_key_state_sign_check(CMK_PROV *prov, p11_key *k)
+{
+    return use_check(prov, k, 1);
 }
 
 void cmk_key_state_raise_p11(CMK_PROV *prov, p11_key *k, const char *op, CK_RV rv)

@@ -203,6 +203,11 @@ static int rsa_keymgmt_get_params(void *keydata, OSSL_PARAM params[])
     if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_MAX_SIZE)) != NULL &&
         !OSSL_PARAM_set_int(p, (int)key->bytes))
         return 0;
+    /* What `openssl req` and EVP_DigestSignInit sign with when no digest is named: OpenSSL's
+     * own RSA keys say SHA-256 too. */
+    if ((p = OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_DEFAULT_DIGEST)) != NULL &&
+        !OSSL_PARAM_set_utf8_string(p, "SHA256"))
+        return 0;
     for (const char *const *name =
              (const char *const[]){OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, NULL};
          *name != NULL; name++) {
@@ -224,6 +229,7 @@ static const OSSL_PARAM *rsa_keymgmt_gettable_params(void *provctx)
         OSSL_PARAM_int(OSSL_PKEY_PARAM_BITS, NULL),
         OSSL_PARAM_int(OSSL_PKEY_PARAM_SECURITY_BITS, NULL),
         OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, NULL),
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_DEFAULT_DIGEST, NULL, 0),
         OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
         OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
         OSSL_PARAM_END,
@@ -234,7 +240,7 @@ static const OSSL_PARAM *rsa_keymgmt_gettable_params(void *provctx)
 }
 
 /* OpenSSL 3.0 fetches a key's operation by this name and insists on the key's provider: so a
- * token key reaches cmk's asymmetric cipher and KEM, and an in-memory key (whose name is
+ * token key reaches cmk's asymmetric cipher, KEM and signature, and an in-memory key (whose name is
  * "RSA") never does, whatever the order of providers. */
 static const char *rsa_keymgmt_query_operation_name(int operation_id)
 {

@@ -51,8 +51,9 @@ enum cmk_reason {
     CMK_R_BUFFER_TOO_SMALL,
     CMK_R_NO_PRIVATE_KEY, /* a private operation on a public-only key */
     CMK_R_INTERNAL,
-    CMK_R_BAD_TAG,   /* AEAD tag mismatch */
-    CMK_R_KEY_STATE, /* the key is disabled, deleted, expired or not yet valid (key_state.h) */
+    CMK_R_BAD_TAG,       /* AEAD tag mismatch */
+    CMK_R_KEY_STATE,     /* the key is disabled, deleted, expired or not yet valid (key_state.h) */
+    CMK_R_NOT_PERMITTED, /* the key's usage attributes forbid the operation (CKA_SIGN false) */
 };
 
 const OSSL_ITEM *cmk_reason_strings(void);

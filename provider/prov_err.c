@@ -16,6 +16,7 @@ static const OSSL_ITEM reason_strings[] = {
     {CMK_R_INTERNAL, "internal error"},
     {CMK_R_BAD_TAG, "authentication tag mismatch"},
     {CMK_R_KEY_STATE, "the key's state forbids it (disabled, deleted, expired, not yet valid)"},
+    {CMK_R_NOT_PERMITTED, "the key is not permitted this operation"},
     {0, NULL},
 };
 

@@ -80,6 +80,8 @@ static const OSSL_ALGORITHM *cmk_query_operation(void *provctx, int operation_id
         return cmk_asym_cipher_algorithms(prov);
     case OSSL_OP_KEM:
         return cmk_kem_algorithms(prov);
+    case OSSL_OP_SIGNATURE:
+        return cmk_signature_algorithms(prov);
     default:
         return NULL;
     }

@@ -39,8 +39,7 @@ int cmk_rsa_hash_from_name(CMK_PROV *prov, const char *name, p11_hash *out)
         }
     }
     if (!ret)
-        CMK_ERR(prov, CMK_R_BAD_PARAMETER, "digest '%s' cannot be used for RSA-OAEP in a token",
-                name);
+        CMK_ERR(prov, CMK_R_BAD_PARAMETER, "digest '%s' cannot be used with a token key", name);
     EVP_MD_free(md);
     return ret;
 }

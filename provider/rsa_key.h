@@ -57,7 +57,7 @@ int cmk_rsa_key_encrypt(const CMK_RSA_KEY *key, const p11_rsa_params *p, unsigne
                         size_t *outlen, const unsigned char *in, size_t inlen);
 
 /* Maps a digest name ("SHA256", "SHA2-256", "sha1", ...) to the token's hash; 0 (raised) for
- * digests OAEP in a token cannot use. */
+ * digests OAEP or signatures in a token cannot use (not SHA-1 or SHA-2). */
 int cmk_rsa_hash_from_name(CMK_PROV *prov, const char *name, p11_hash *out);
 /* OpenSSL's canonical name of h ("SHA1", "SHA2-256", ...). */
 const char *cmk_rsa_hash_name(p11_hash h);

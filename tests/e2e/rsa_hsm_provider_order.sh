@@ -1,11 +1,13 @@
 #!/bin/sh
 # rsa_hsm_provider_order: with cmk listed before and after the default provider, token keys
-# wrap and unwrap through cmk, and in-memory RSA (genrsa, pkey, pkeyutl, a self-signed
+# wrap, unwrap and sign through cmk, and in-memory RSA (genrsa, pkey, pkeyutl, a self-signed
 # certificate) still works: cmk never captures an in-memory key (docs/architecture-provider.md).
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
 key="pkcs11:token=$CMK_TEST_TOKEN;object=order-$$"
 keygen "order-$$" || { fail "make the CMK" "cmk-keygen failed"; exit 1; }
+skey="pkcs11:token=$CMK_TEST_TOKEN;object=order-sign-$$"
+keygen "order-sign-$$" --ops sign || { fail "make a signing key" "cmk-keygen failed"; exit 1; }
 openssl rand 32 >dk
 
 # The same openssl.cnf with the two provider lines swapped.
@@ -21,6 +23,8 @@ for order in first last; do
         "openssl list -providers | grep -c 'status: active' | grep -q 2"
     check "cmk $order: OAEP round trip with the token key" sh -c \
         "openssl pkeyutl -encrypt -inkey '$key' -pkeyopt rsa_padding_mode:oaep -in dk -out dk.$order && openssl pkeyutl -decrypt -inkey '$key' -pkeyopt rsa_padding_mode:oaep -in dk.$order -out dk.$order.out && cmp dk dk.$order.out"
+    check "cmk $order: the token key signs a certificate openssl verify accepts" sh -c \
+        "openssl req -new -x509 -key '$skey' -subj /CN=tok-$order -days 1 -out tokcrt-$order.pem && openssl verify -CAfile tokcrt-$order.pem tokcrt-$order.pem"
     check "cmk $order: openssl genrsa" openssl genrsa -out mem-$order.pem 2048
     check "cmk $order: openssl genpkey -algorithm RSA" \
         openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out gen-$order.pem
@@ -36,7 +40,7 @@ for order in first last; do
         "openssl pkey -in '$key' -pubout -out tokpub-$order.pem && openssl pkeyutl -encrypt -pubin -inkey tokpub-$order.pem -pkeyopt rsa_padding_mode:oaep -in dk -out t.$order && openssl pkeyutl -decrypt -inkey '$key' -pkeyopt rsa_padding_mode:oaep -in t.$order -out t.$order.out && cmp dk t.$order.out"
     # In one process: a token key loaded as the very first use of RSA, then "RSA" fetched by
     # name (genrsa's way) must be the default provider's, and token keys still work.
-    for t in test_keymgmt_rsa test_asymcipher_rsa test_kem_rsa; do
+    for t in test_keymgmt_rsa test_asymcipher_rsa test_kem_rsa test_signature_rsa; do
         check "cmk $order: $t in one process" sh -c \
             "'$BUILD_DIR/tests/$t' >$t-$order.log 2>&1 && grep -q '^cmk-tests: [0-9]* passed, 0 failed' $t-$order.log"
     done

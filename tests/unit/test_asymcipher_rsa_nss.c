@@ -1,7 +1,8 @@
 /*
  * test_asymcipher_rsa_nss.c - the provider against a second token, NSS softokn, which keeps no
  * public key objects (the public half is read off the private key, encryption is done in
- * memory) and does OAEP with SHA-256 and labels in the token. openssl.cnf passes
+ * memory) and does OAEP with SHA-256 and labels in the token, and PKCS#1 v1.5 and PSS
+ * signatures (also with an MGF1 hash other than the PSS hash). openssl.cnf passes
  * pkcs11-module-init-args (configdir=) to C_Initialize. Skips where NSS is absent.
  *
  * The key is made by a child process through the PKCS#11 layer (so this process holds only
@@ -38,7 +39,8 @@ static int nss_keygen(void)
         if (rv == CKR_OK)
             rv = p11_token_open(m, "pkcs11:token=NSS%20Certificate%20DB", pin_spec, &t);
         if (rv == CKR_OK)
-            rv = p11_key_generate(t, "cmk-nss", (const uint8_t *)"\x01", 1, 2048, P11_OP_DECRYPT);
+            rv = p11_key_generate(t, "cmk-nss", (const uint8_t *)"\x01", 1, 2048,
+                                  P11_OP_DECRYPT | P11_OP_SIGN);
         if (rv != CKR_OK)
             printf("NSS keygen: %s\n", p11_err_detail());
         fflush(stdout);
@@ -153,6 +155,44 @@ static void test_nss_kem_sha256(void)
     EVP_PKEY_CTX_free(c);
 }
 
+/* Signed by NSS through the provider, verified by the default provider on the public half. */
+static void sign_verify(int pad, const char *mgf1)
+{
+    EVP_MD_CTX *m = EVP_MD_CTX_new(), *v = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pm = NULL, *pv = NULL;
+    unsigned char sig[256], *der = NULL;
+    const unsigned char *q;
+    size_t len = sizeof(sig);
+    EVP_PKEY *pub = NULL;
+    int der_len = i2d_PUBKEY(key, &der);
+
+    q = der;
+    CU_ASSERT_FATAL(der_len > 0 && (pub = d2i_PUBKEY_ex(NULL, &q, der_len, libctx, NULL)) != NULL);
+    CU_ASSERT_STRING_EQUAL(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(pub)), "default");
+    CU_ASSERT_FATAL(EVP_DigestSignInit_ex(m, &pm, "SHA384", libctx, NULL, key, NULL) > 0);
+    CU_ASSERT_FATAL(EVP_DigestVerifyInit_ex(v, &pv, "SHA384", libctx, NULL, pub, NULL) > 0);
+    for (EVP_PKEY_CTX **c = (EVP_PKEY_CTX *[]){pm, pv, NULL}; *c != NULL; c++) {
+        CU_ASSERT(EVP_PKEY_CTX_set_rsa_padding(*c, pad) > 0);
+        if (mgf1 != NULL)
+            CU_ASSERT(EVP_PKEY_CTX_set_rsa_mgf1_md_name(*c, mgf1, NULL) > 0);
+    }
+    CU_ASSERT(EVP_DigestSign(m, sig, &len, dk, sizeof(dk)) > 0);
+    CU_ASSERT_EQUAL(EVP_DigestVerify(v, sig, len, dk, sizeof(dk)), 1);
+    ERR_print_errors_fp(stdout);
+    OPENSSL_free(der);
+    EVP_PKEY_free(pub);
+    EVP_MD_CTX_free(m);
+    EVP_MD_CTX_free(v);
+}
+
+static void test_nss_sign_pkcs1_and_pss(void)
+{
+    NEED_NSS();
+    sign_verify(RSA_PKCS1_PADDING, NULL);
+    sign_verify(RSA_PKCS1_PSS_PADDING, NULL);
+    sign_verify(RSA_PKCS1_PSS_PADDING, "SHA256");
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -166,5 +206,6 @@ int main(void)
     CU_add_test(s, "nss_oaep_sha256_with_label_in_the_token",
                 test_nss_oaep_sha256_with_label_in_the_token);
     CU_add_test(s, "nss_kem_sha256", test_nss_kem_sha256);
+    CU_add_test(s, "nss_sign_pkcs1_and_pss", test_nss_sign_pkcs1_and_pss);
     return testlib_run();
 }

@@ -136,6 +136,31 @@ static void test_times(void)
     CU_ASSERT_STRING_EQUAL(buf, "-");
 }
 
+/* New wraps and new signatures are each held to the key's own ops, and expiry says what is
+ * still allowed. */
+static void test_use_ok_per_operation(void)
+{
+    ks_state wrap = {.ops = KS_OP_WRAP | KS_OP_UNWRAP}, sign = {.ops = KS_OP_SIGN | KS_OP_VERIFY};
+    char why[200];
+
+    CU_ASSERT_TRUE(ks_state_wrap_ok(&wrap, 1000, why, sizeof(why)));
+    CU_ASSERT_FALSE(ks_state_sign_ok(&wrap, 1000, why, sizeof(why)));
+    CU_ASSERT_STRING_EQUAL(why, "is not permitted to sign");
+    CU_ASSERT_TRUE(ks_state_sign_ok(&sign, 1000, why, sizeof(why)));
+    CU_ASSERT_FALSE(ks_state_wrap_ok(&sign, 1000, why, sizeof(why)));
+    CU_ASSERT_STRING_EQUAL(why, "is not permitted to wrap");
+    sign.expires = 1000;
+    CU_ASSERT_FALSE(ks_state_sign_ok(&sign, 1000, why, sizeof(why)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, ": it still verifies, but signs nothing new"));
+    sign.expires = 0;
+    sign.not_before = 2000;
+    CU_ASSERT_FALSE(ks_state_sign_ok(&sign, 1000, why, sizeof(why)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "is not valid before "));
+    wrap.expires = 999;
+    CU_ASSERT_FALSE(ks_state_wrap_ok(&wrap, 1000, why, sizeof(why)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, ": it still unwraps, but wraps nothing new"));
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -147,5 +172,6 @@ int main(void)
     CU_add_test(s, "state_refuses_malformed", test_state_refuses_malformed);
     CU_add_test(s, "ops_pairs", test_ops_pairs);
     CU_add_test(s, "times", test_times);
+    CU_add_test(s, "use_ok_per_operation", test_use_ok_per_operation);
     return testlib_run();
 }

@@ -1,5 +1,6 @@
 /* test_p11_rsa.c - RSA in the token: PKCS#1 v1.5 and OAEP round trips (also against OpenSSL),
- * refused OAEP hashes named, failed decryptions wiped, stale handles re-found. */
+ * refused OAEP hashes named, failed decryptions wiped, stale handles re-found; PKCS#1 v1.5 and
+ * PSS signatures OpenSSL verifies, and a key without CKA_SIGN refused saying so. */
 #include <openssl/err.h>
 #include "test_p11_util.h"
 
@@ -287,6 +288,81 @@ static void test_rsa_decrypt_refused_without_cka_decrypt(void)
     p11_key_free(k);
 }
 
+/* The suite's key once more, imported for signing: OpenSSL verifies with the same key. */
+static p11_key *sign_key_get(void)
+{
+    p11_rsa_components c = {0};
+    const char *label = tu_label("rsasign");
+    char uri[128];
+    p11_key *k = NULL;
+
+    tu_components(ossl_key, &c);
+    CU_ASSERT_EQUAL(p11_key_import(tu_token, label, NULL, 0, &c, P11_OP_SIGN), CKR_OK);
+    tu_components_free(&c);
+    snprintf(uri, sizeof(uri), "pkcs11:object=%s", label);
+    CU_ASSERT_EQUAL(p11_key_find(tu_token, uri, &k), CKR_OK);
+    return k;
+}
+
+static int ossl_verify(int pad, int salt, const uint8_t *sig, size_t sig_len, const uint8_t *h)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(ossl_key, NULL);
+    int ok = ctx != NULL && EVP_PKEY_verify_init(ctx) > 0 &&
+             EVP_PKEY_CTX_set_rsa_padding(ctx, pad) > 0 &&
+             EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) > 0 &&
+             (pad != RSA_PKCS1_PSS_PADDING || EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, salt) > 0) &&
+             EVP_PKEY_verify(ctx, sig, sig_len, h, 32) == 1;
+
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
+/* PKCS#1 v1.5 over a DigestInfo (RFC 8017 section 9.2 note 1: the SHA-256 prefix), and PSS
+ * over the bare hash with a 32-byte salt and a 0-byte one. */
+static void test_rsa_sign_pkcs1_and_pss_verified_by_openssl(void)
+{
+    static const uint8_t prefix[19] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                                       0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+    const p11_rsa_sign_params v15 = {P11_SIG_PKCS1, 0, 0, 0};
+    const size_t salts[] = {32, 0};
+    uint8_t h[32], di[51], sig[256];
+    size_t sig_len = sizeof(sig);
+    p11_key *k = sign_key_get();
+
+    CU_ASSERT_FATAL(k != NULL);
+    CU_ASSERT_FATAL(EVP_Digest("cmk", 3, h, NULL, EVP_sha256(), NULL));
+    memcpy(di, prefix, sizeof(prefix));
+    memcpy(di + sizeof(prefix), h, sizeof(h));
+    CU_ASSERT_EQUAL(p11_rsa_sign(k, &v15, di, sizeof(di), sig, &sig_len), CKR_OK);
+    CU_ASSERT_EQUAL(sig_len, 256);
+    CU_ASSERT_TRUE(ossl_verify(RSA_PKCS1_PADDING, 0, sig, sig_len, h));
+    for (size_t i = 0; i < 2; i++) {
+        p11_rsa_sign_params pss = {P11_SIG_PSS, P11_HASH_SHA256, P11_HASH_SHA256, salts[i]};
+
+        sig_len = sizeof(sig);
+        CU_ASSERT_EQUAL(p11_rsa_sign(k, &pss, h, sizeof(h), sig, &sig_len), CKR_OK);
+        CU_ASSERT_TRUE(ossl_verify(RSA_PKCS1_PSS_PADDING, (int)salts[i], sig, sig_len, h));
+        CU_ASSERT_FALSE(ossl_verify(RSA_PKCS1_PSS_PADDING, (int)salts[i] + 1, sig, sig_len, h));
+    }
+    sig_len = 255;
+    CU_ASSERT_EQUAL(p11_rsa_sign(k, &v15, di, sizeof(di), sig, &sig_len), P11_R_BAD_ARGUMENT);
+    p11_key_free(k);
+}
+
+/* The suite's key is for decryption only: the token refuses C_SignInit and the detail says
+ * which key may not sign (PKCS#11 v2.40 section 5.2). */
+static void test_rsa_sign_refused_without_cka_sign(void)
+{
+    const p11_rsa_sign_params v15 = {P11_SIG_PKCS1, 0, 0, 0};
+    uint8_t in[51] = {0}, sig[256];
+    size_t sig_len = sizeof(sig);
+    CK_RV rv = p11_rsa_sign(key, &v15, in, sizeof(in), sig, &sig_len);
+
+    CU_ASSERT_TRUE(rv == CKR_KEY_FUNCTION_NOT_PERMITTED || rv == CKR_KEY_TYPE_INCONSISTENT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(p11_err_detail(), "is not permitted to sign (C_SignInit: CKR_"));
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -308,6 +384,9 @@ int main(void)
     CU_add_test(s, "rsa_small_output_is_bad_argument", test_rsa_small_output_is_bad_argument);
     CU_add_test(s, "rsa_without_public_object", test_rsa_without_public_object);
     CU_add_test(s, "rsa_stale_handle_is_found_again", test_rsa_stale_handle_is_found_again);
+    CU_add_test(s, "rsa_sign_pkcs1_and_pss_verified_by_openssl",
+                test_rsa_sign_pkcs1_and_pss_verified_by_openssl);
+    CU_add_test(s, "rsa_sign_refused_without_cka_sign", test_rsa_sign_refused_without_cka_sign);
     CU_add_test(s, "rsa_decrypt_refused_without_cka_decrypt",
                 test_rsa_decrypt_refused_without_cka_decrypt);
     return testlib_run();

@@ -15,9 +15,9 @@
 #include <openssl/store.h>
 #include "testlib.h"
 
-/* Makes an RSA-2048 decrypt key labelled "<what>-<pid>" in the test token and writes its
- * pkcs11: URI to uri. Returns 0 on success. */
-static inline int tp_keygen(const char *what, char *uri, size_t uri_len)
+/* Makes an RSA-2048 key labelled "<what>-<pid>" in the test token for ops (cmk-keygen --ops:
+ * "decrypt", "sign", "decrypt,sign") and writes its pkcs11: URI to uri. Returns 0 on success. */
+static inline int tp_keygen_ops(const char *what, const char *ops, char *uri, size_t uri_len)
 {
     const char *build = testlib_env("CMK_BUILD"), *mod = testlib_env("CMK_TEST_MODULE");
     const char *tok = testlib_env("CMK_TEST_TOKEN"), *pin = testlib_env("CMK_TEST_PIN_FILE");
@@ -28,9 +28,15 @@ static inline int tp_keygen(const char *what, char *uri, size_t uri_len)
     snprintf(uri, uri_len, "pkcs11:token=%s;object=%s-%ld", tok, what, (long)getpid());
     snprintf(cmd, sizeof(cmd),
              "'%s/cmk-keygen' --module '%s' --token '%s' --pin-source 'file:%s' "
-             "--label '%s-%ld' >/dev/null",
-             build, mod, tok, pin, what, (long)getpid());
+             "--label '%s-%ld' --ops '%s' >/dev/null",
+             build, mod, tok, pin, what, (long)getpid(), ops);
     return system(cmd) == 0 ? 0 : -1;
+}
+
+/* tp_keygen_ops for a decrypt key, the CMK's usual kind. */
+static inline int tp_keygen(const char *what, char *uri, size_t uri_len)
+{
+    return tp_keygen_ops(what, "decrypt", uri, uri_len);
 }
 
 /* Loads the key uri names through OSSL_STORE, as a private key (expect OSSL_STORE_INFO_PKEY)
