@@ -297,3 +297,14 @@ const char *p11_module_description(const p11_module *m)
 {
     return m->description;
 }
+
+void p11_module_hold(void)
+{
+    p11_gate_init();
+    p11_gate_get();
+}
+
+void p11_module_release(void)
+{
+    p11_gate_put();
+}

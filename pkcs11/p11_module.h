@@ -31,6 +31,12 @@ typedef struct p11_module p11_module;
 CK_RV p11_module_get(const char *name_or_path, const char *init_args, p11_module **out);
 void p11_module_put(p11_module *m);
 
+/* For a caller's own mutex that guards what it keeps of this layer (the provider's list of open
+ * tokens): take that mutex only between hold and release, so that fork() waits for it as it
+ * waits for the layer's own, and a child never inherits it locked. Nested holds are counted. */
+void p11_module_hold(void);
+void p11_module_release(void);
+
 /* Re-initializes the module in a child after fork(); a no-op otherwise. Cheap enough to call
  * on every operation (one getpid comparison). Not from inside another call of this layer. */
 CK_RV p11_module_check(p11_module *m);

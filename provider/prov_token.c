@@ -7,6 +7,7 @@
  * every later URI naming it.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <openssl/err.h>
 #include "prov.h"
 #include "../pkcs11/p11_token.h"
@@ -28,68 +29,106 @@ static void exit_register(void)
     atexit(exit_mark);
 }
 
-static int module_get_locked(CMK_PROV *prov)
+/* prov->lock guards only the list: it is taken inside p11_module_hold (so fork() waits until no
+ * thread holds it, p11_module.h) and never across a call into the module, which may wait for a
+ * login or reload the module for SoftHSM's read race (docs/pkcs11-layer.md). */
+static p11_token *token_find_locked(CMK_PROV *prov, const char *uri)
 {
+    for (size_t i = 0; i < prov->ntokens; i++)
+        if (p11_token_matches(prov->tokens[i], uri))
+            return prov->tokens[i];
+    return NULL;
+}
+
+static p11_module *module_get(CMK_PROV *prov)
+{
+    p11_module *m, *mine = NULL;
     CK_RV rv;
 
-    if (prov->module != NULL)
-        return 1;
+    p11_module_hold();
+    pthread_mutex_lock(&prov->lock);
+    m = prov->module;
+    pthread_mutex_unlock(&prov->lock);
+    p11_module_release();
+    if (m != NULL)
+        return m;
     if (prov->module_path == NULL) {
         CMK_ERR(prov, CMK_R_CONFIG, "pkcs11-module-path is not set in the provider's section");
-        return 0;
+        return NULL;
     }
     ERR_set_mark();
-    rv = p11_module_get(prov->module_path, prov->init_args, &prov->module);
+    rv = p11_module_get(prov->module_path, prov->init_args, &mine);
     ERR_pop_to_mark(); /* the module's own OpenSSL errors are not the application's */
     if (rv != CKR_OK) {
         CMK_ERR_P11(prov, rv); /* the detail names the path */
-        prov->module = NULL;
-        return 0;
+        return NULL;
     }
-    return 1;
+    p11_module_hold();
+    pthread_mutex_lock(&prov->lock);
+    if (prov->module == NULL) { /* else another thread was first: keep one reference */
+        prov->module = mine;
+        mine = NULL;
+    }
+    m = prov->module;
+    pthread_mutex_unlock(&prov->lock);
+    p11_module_release();
+    p11_module_put(mine);
+    return m;
 }
 
 p11_token *cmk_prov_token_get(CMK_PROV *prov, const char *uri)
 {
-    p11_token *t = NULL;
+    p11_module *m;
+    p11_token *t, *mine = NULL;
     CK_RV rv;
 
     pthread_once(&exit_once, exit_register);
+    p11_module_hold();
     pthread_mutex_lock(&prov->lock);
-    if (!module_get_locked(prov))
-        goto end;
-    for (size_t i = 0; i < prov->ntokens; i++) {
-        if (p11_token_matches(prov->tokens[i], uri)) {
-            t = prov->tokens[i];
-            goto end;
-        }
-    }
-    if (prov->ntokens == CMK_MAX_TOKENS) {
-        CMK_ERR(prov, CMK_R_CONFIG, "more than %d tokens in use", CMK_MAX_TOKENS);
-        goto end;
-    }
+    t = token_find_locked(prov, uri);
+    pthread_mutex_unlock(&prov->lock);
+    p11_module_release();
+    if (t != NULL || (m = module_get(prov)) == NULL)
+        return t;
     ERR_set_mark();
-    rv = p11_token_open(prov->module, uri, prov->token_pin, &t);
+    rv = p11_token_open(m, uri, prov->token_pin, &mine);
     ERR_pop_to_mark();
     if (rv != CKR_OK) {
         CMK_ERR_P11(prov, rv);
-        t = NULL;
-        goto end;
+        return NULL;
     }
-    prov->tokens[prov->ntokens++] = t;
-end:
+    p11_module_hold();
+    pthread_mutex_lock(&prov->lock);
+    /* another thread may have opened the same token meanwhile: the first one stays */
+    if ((t = token_find_locked(prov, uri)) == NULL && prov->ntokens < CMK_MAX_TOKENS) {
+        t = prov->tokens[prov->ntokens++] = mine;
+        mine = NULL;
+    }
     pthread_mutex_unlock(&prov->lock);
+    p11_module_release();
+    if (t == NULL)
+        CMK_ERR(prov, CMK_R_CONFIG, "more than %d tokens in use", CMK_MAX_TOKENS);
+    p11_token_free(mine);
     return t;
 }
 
 void cmk_prov_tokens_free(CMK_PROV *prov)
 {
+    p11_token *tokens[CMK_MAX_TOKENS];
+    size_t n;
+    p11_module *m;
+
+    /* the provider is being torn down: no operation of it runs now */
+    p11_module_hold();
     pthread_mutex_lock(&prov->lock);
-    for (size_t i = 0; i < prov->ntokens; i++)
-        p11_token_free(prov->tokens[i]);
+    n = prov->ntokens;
+    memcpy(tokens, prov->tokens, n * sizeof(tokens[0]));
+    m = prov->module;
     prov->ntokens = 0;
-    if (prov->module != NULL)
-        p11_module_put(prov->module);
     prov->module = NULL;
     pthread_mutex_unlock(&prov->lock);
+    p11_module_release();
+    for (size_t i = 0; i < n; i++)
+        p11_token_free(tokens[i]);
+    p11_module_put(m);
 }
