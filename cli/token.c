@@ -5,6 +5,7 @@
 #include <time.h>
 #include "key.h"
 #include "token.h"
+#include "../envelope/header.h"
 #include "../pkcs11/p11_data.h"
 
 static p11_module *cli_module;
@@ -147,11 +148,24 @@ char *cli_key_version(const p11_key *k)
 {
     size_t n;
     const uint8_t *id = p11_key_id(k, &n);
-    char *hex = malloc(2 * n + 1);
+    char *hex;
 
-    for (size_t i = 0; hex != NULL && i < n; i++)
+    /* A file's header names the version by this id (docs/format.md): a key made by another tool
+     * may have none, or one too long to name. */
+    if (n == 0 || 2 * n > ENV_MAX_VERSION_BYTES) {
+        cli_fail(CMK_EXIT_CONFIG,
+                 "key '%s' has %s CKA_ID: cmk names a key's versions by their id (1 to %d bytes); "
+                 "import it with `cmk key create --import`, or set one with pkcs11-tool",
+                 p11_key_label(k), n == 0 ? "no" : "too long a", ENV_MAX_VERSION_BYTES / 2);
+        return NULL;
+    }
+    if ((hex = malloc(2 * n + 1)) == NULL) {
+        cli_fail(CMK_EXIT_FAIL, "out of memory");
+        return NULL;
+    }
+
+    for (size_t i = 0; i < n; i++)
         snprintf(hex + 2 * i, 3, "%02x", id[i]);
-    if (hex != NULL)
-        hex[2 * n] = '\0';
+    hex[2 * n] = '\0';
     return hex;
 }

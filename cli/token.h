@@ -29,7 +29,8 @@ int cli_name_ok(const char *name);
 int cli_key_current_get(cmk_cli *cli, const char *name, p11_key **out);
 /* The same, for callers that only need the key: NULL after printing why. */
 p11_key *cli_key_current(cmk_cli *cli, const char *name);
-/* Hex of a key's CKA_ID (its version id), in a buffer the caller frees. */
+/* Hex of a key's CKA_ID (its version id), in a buffer the caller frees; NULL after printing
+ * why (no CKA_ID, or one too long for a file header). */
 char *cli_key_version(const p11_key *k);
 
 #endif
