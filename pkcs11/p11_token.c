@@ -3,6 +3,7 @@
  * PKCS#11 v2.40: slots and tokens section 5.5, login section 5.6 (C_Login is per application,
  * not per session: one login serves every session of the token until the last one closes).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,27 @@ static CK_FLAGS token_flags(p11_token *t)
     return flags | t->test_flags;
 }
 
+/* C_Login with SIGINT, SIGTERM and SIGHUP held (blocked in this thread, delivered right after):
+ * SoftHSM 2.6.1 rewrites its token file at every login (ftruncate, then write), and a process
+ * ended between the two leaves the token empty (docs/pkcs11-layer.md). Not for a keypad login,
+ * which waits on a person. */
+static CK_RV token_login_call(p11_token *t, CK_SESSION_HANDLE h, char *pin, size_t len)
+{
+    sigset_t hold, saved;
+    CK_RV rv;
+
+    sigemptyset(&hold);
+    sigaddset(&hold, SIGINT);
+    sigaddset(&hold, SIGTERM);
+    sigaddset(&hold, SIGHUP);
+    if (pin != NULL)
+        pthread_sigmask(SIG_BLOCK, &hold, &saved);
+    rv = t->f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)pin, (CK_ULONG)len);
+    if (pin != NULL)
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    return rv;
+}
+
 /* One C_Login per epoch. A PIN that failed is remembered by fingerprint; once the token says
  * the next wrong try locks it (CKF_USER_PIN_FINAL_TRY), that PIN is not tried again. */
 CK_RV p11_token_login(p11_token *t, CK_SESSION_HANDLE h, unsigned long epoch)
@@ -247,7 +269,7 @@ CK_RV p11_token_login(p11_token *t, CK_SESSION_HANDLE h, unsigned long epoch)
         }
     }
     t->login_calls++;
-    rv = t->f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)pin, (CK_ULONG)len);
+    rv = token_login_call(t, h, pin, len);
     if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
         t->logged_in_epoch = epoch;
         t->failed_pin = 0;

@@ -97,3 +97,26 @@ refuse "encrypt: a token gone is named" "^cmk: no token matches 'pkcs11:token=$C
     cmk encrypt --key "$key" -o out.7.cmk data
 nothing "encrypt, token gone" out.7.cmk
 check "the inputs are intact" test "$(cksum data data.cmk)" = "$sums"
+
+# SoftHSM rewrites its token file at every C_Login (ftruncate, then write): cmk holds SIGTERM
+# while it logs in, so a signal then ends it only once the login is done. With C_Login slowed to
+# 1.5 s and SIGTERM sent 0.3 s in, cmk must not end before the login's 1.5 s are over (a lower
+# bound only: a loaded machine makes it later, never earlier).
+arm "C_Login delay 1500ms"
+t0=$(date +%s%N)
+"$BUILD_DIR/cmk" --module "$fm" --token "pkcs11:token=$CMK_TEST_TOKEN" \
+    --pin-source "file:$CMK_TEST_PIN_FILE" encrypt --key "$key" -o term.cmk data 2>/dev/null &
+pid=$! # cmk itself, not a subshell
+sleep 0.3
+kill -TERM "$pid"
+wait "$pid"
+rc=$? t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+if [ "$ms" -ge 1500 ] && [ "$rc" -eq 143 ]; then
+    ok "SIGTERM during C_Login is held until the login is done ($ms ms, then ended by it)"
+else
+    fail "SIGTERM during C_Login is held until the login is done" "ended after $ms ms, exit $rc"
+fi
+nothing "encrypt, SIGTERM during login" term.cmk
+arm ""
+check "the token still logs in afterwards" cmk encrypt --key "$key" -o after.cmk data
