@@ -1,5 +1,5 @@
-/* pipeline.c - records through a ring of buffers: one reader at a time, workers in place, an
- * in-order writer in the caller's thread; see pipeline.h. */
+/* pipeline.c - records of a stream on worker threads that take turns: reads in order, the
+ * transform in place, writes in order; see pipeline.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -10,228 +10,205 @@
 #include "fdio.h"
 #include "pipeline.h"
 
-enum { SLOT_FREE, SLOT_BUSY, SLOT_DONE };
-
-typedef struct pl_slot {
-    uint8_t *buf;                 /* mmap'ed: pages appear only where touched */
-    size_t len, out_len, touched; /* touched: how much of buf to wipe at the end */
-    uint64_t index;
-    int state, last, read_errno;
-    env_err err;
-} pl_slot;
+/* Each worker reads, transforms and writes its own record in one buffer, so the record stays
+ * in that core's cache from read(2) to write(2); handing it to another thread cost a third more
+ * CPU time (docs/benchmarks.md, "Files"). */
+typedef struct pl_worker {
+    struct pl_run *r;
+    unsigned id;
+    pthread_t tid;
+    uint8_t *buf;   /* mmap'ed: pages appear only where touched */
+    size_t touched; /* how much of buf to wipe at the end */
+    int read_errno;
+} pl_worker;
 
 typedef struct pl_run {
     const env_pipeline_cfg *cfg;
-    int in_fd;
-    /* read_lock keeps the reads in record order; lock guards the slot states and the flags. */
-    pthread_mutex_t lock, read_lock;
-    pthread_cond_t done, freed;
-    pl_slot *slots;
-    size_t nslots;
-    uint64_t next_read, bytes_in;
-    int eof, stop; /* eof: the last record (or a failed read) is claimed; stop: writer gave up */
+    int in_fd, out_fd;
+    pthread_mutex_t read_lock; /* held across a claim and its read: reads in record order */
+    pthread_mutex_t lock;      /* guards what follows */
+    pthread_cond_t turn;
+    uint64_t next_read, next_write, bytes_in;
+    int eof;     /* the last record, or a failed read, is claimed: claim no more */
+    env_err err; /* the first failure in record order: write no more */
+    int err_errno;
+    pl_worker *workers;
 } pl_run;
 
-typedef struct pl_worker_arg {
-    pl_run *r;
-    unsigned id;
-} pl_worker_arg;
-
-static int slot_map(pl_slot *s, size_t n)
+static int buf_map(pl_worker *w, size_t n)
 {
     void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
     if (p == MAP_FAILED)
         return 0;
     (void)madvise(p, n, MADV_DONTDUMP); /* plaintext stays out of core dumps where it can */
-    s->buf = p;
+    w->buf = p;
     return 1;
 }
 
-static void slot_unmap(pl_slot *s, size_t n)
+static void buf_unmap(pl_worker *w, size_t n)
 {
-    if (s->buf == NULL)
+    if (w->buf == NULL)
         return;
-    OPENSSL_cleanse(s->buf, s->touched);
-    munmap(s->buf, n);
-    s->buf = NULL;
+    OPENSSL_cleanse(w->buf, w->touched);
+    munmap(w->buf, n);
+    w->buf = NULL;
 }
 
-/* Reads record i into s; a failed read is left in s->err and ends the stream. */
-static void slot_fill(pl_run *r, pl_slot *s, uint64_t i)
+/* Claims the next record and reads it (holding read_lock, so claims and reads are in order).
+ * Returns 0 when there is nothing left to claim. */
+static int pl_claim(pl_run *r, pl_worker *w, uint64_t *index, size_t *len, int *last, env_err *e)
 {
-    s->index = i;
-    s->err = ENV_OK;
-    if (!env_fd_read(r->in_fd, s->buf, r->cfg->record_bytes, &s->len)) {
-        s->err = ENV_E_READ;
-        s->read_errno = errno;
-        s->last = 1;
-        return;
-    }
-    s->last = s->len < r->cfg->record_bytes;
-}
-
-static void slot_run(pl_run *r, pl_slot *s, unsigned worker)
-{
-    s->out_len = 0;
-    if (s->err == ENV_OK)
-        s->err = r->cfg->fn(r->cfg->arg, worker, s->index, s->last, s->buf, s->len, &s->out_len);
-    if (s->touched < s->len)
-        s->touched = s->len;
-    if (s->touched < s->out_len)
-        s->touched = s->out_len;
-}
-
-/* Writes a filled slot; on failure returns its error with errno as it was. */
-static env_err slot_write(pl_run *r, pl_slot *s, int out_fd)
-{
-    if (s->err == ENV_E_READ)
-        errno = s->read_errno;
-    if (s->err != ENV_OK)
-        return s->err;
-    if (!env_fd_write(out_fd, s->buf, s->out_len))
-        return ENV_E_WRITE;
-    r->bytes_in += s->len;
-    if (r->cfg->progress != NULL)
-        r->cfg->progress(r->cfg->progress_arg, r->bytes_in);
-    return ENV_OK;
-}
-
-/* A worker: claims the next record and reads it (one reader at a time, in order), then runs fn
- * on it outside every lock, until the last record is claimed or the writer stops. */
-static void *pl_worker(void *v)
-{
-    pl_worker_arg *a = v;
-    pl_run *r = a->r;
-
-    for (;;) {
-        pl_slot *s;
-        uint64_t i;
-
-        pthread_mutex_lock(&r->read_lock);
-        pthread_mutex_lock(&r->lock);
-        while (!r->eof && !r->stop && r->slots[r->next_read % r->nslots].state != SLOT_FREE)
-            pthread_cond_wait(&r->freed, &r->lock);
-        if (r->eof || r->stop) {
-            pthread_mutex_unlock(&r->lock);
-            pthread_mutex_unlock(&r->read_lock);
-            return NULL;
-        }
-        i = r->next_read++;
-        s = &r->slots[i % r->nslots];
-        s->state = SLOT_BUSY;
+    pthread_mutex_lock(&r->read_lock);
+    pthread_mutex_lock(&r->lock);
+    if (r->eof || r->err != ENV_OK) {
         pthread_mutex_unlock(&r->lock);
-        slot_fill(r, s, i);
-        if (s->last) {
-            pthread_mutex_lock(&r->lock);
-            r->eof = 1;
-            pthread_mutex_unlock(&r->lock);
-        }
         pthread_mutex_unlock(&r->read_lock);
-        slot_run(r, s, a->id);
+        return 0;
+    }
+    *index = r->next_read++;
+    pthread_mutex_unlock(&r->lock);
+    *e = ENV_OK;
+    if (!env_fd_read(r->in_fd, w->buf, r->cfg->record_bytes, len)) {
+        *e = ENV_E_READ;
+        w->read_errno = errno;
+    }
+    *last = *e != ENV_OK || *len < r->cfg->record_bytes;
+    if (*len > w->touched)
+        w->touched = *len;
+    if (*last) {
         pthread_mutex_lock(&r->lock);
-        s->state = SLOT_DONE;
-        pthread_cond_signal(&r->done);
+        r->eof = 1;
         pthread_mutex_unlock(&r->lock);
     }
+    pthread_mutex_unlock(&r->read_lock);
+    return 1;
 }
 
-/* The caller's thread: writes records from index 1 on, in order, as they are done. */
-static env_err pl_write_rest(pl_run *r, int out_fd)
+/* Waits for record i's turn to write; returns 0 if an earlier record failed instead. */
+static int pl_turn_wait(pl_run *r, uint64_t i)
 {
-    for (uint64_t w = 1;; w++) {
-        pl_slot *s = &r->slots[w % r->nslots];
-        env_err e;
+    int go;
 
-        pthread_mutex_lock(&r->lock);
-        while (s->state != SLOT_DONE || s->index != w)
-            pthread_cond_wait(&r->done, &r->lock);
-        pthread_mutex_unlock(&r->lock);
-        if ((e = slot_write(r, s, out_fd)) != ENV_OK || s->last)
-            return e;
-        pthread_mutex_lock(&r->lock);
-        s->state = SLOT_FREE;
-        pthread_cond_broadcast(&r->freed);
-        pthread_mutex_unlock(&r->lock);
+    pthread_mutex_lock(&r->lock);
+    while (r->next_write != i && r->err == ENV_OK)
+        pthread_cond_wait(&r->turn, &r->lock);
+    go = r->err == ENV_OK;
+    pthread_mutex_unlock(&r->lock);
+    return go;
+}
+
+/* Ends record i's turn: the next record may write, or, on failure, nothing more will. */
+static void pl_turn_end(pl_run *r, env_err e, int err_errno)
+{
+    pthread_mutex_lock(&r->lock);
+    if (e != ENV_OK) {
+        r->err = e;
+        r->err_errno = err_errno;
     }
+    r->next_write++;
+    pthread_cond_broadcast(&r->turn);
+    pthread_mutex_unlock(&r->lock);
 }
 
-static size_t pl_slots(const env_pipeline_cfg *cfg)
+/* One record, read already: transform it, then write it in its turn. */
+static void pl_record(pl_run *r, pl_worker *w, uint64_t i, size_t len, int last, env_err e)
 {
-    size_t want = 2 * (size_t)cfg->workers + 2, fit = cfg->max_inflight_bytes / cfg->buf_bytes;
+    int err_errno = w->read_errno;
+    size_t out_len = 0;
 
-    if (want > fit)
-        want = fit;
-    return want < 2 ? 2 : want;
+    if (e == ENV_OK) {
+        e = r->cfg->fn(r->cfg->arg, w->id, i, last, w->buf, len, &out_len);
+        if (out_len > w->touched)
+            w->touched = out_len;
+    }
+    if (!pl_turn_wait(r, i))
+        return;
+    if (e == ENV_OK && !env_fd_write(r->out_fd, w->buf, out_len)) {
+        e = ENV_E_WRITE;
+        err_errno = errno;
+    }
+    if (e == ENV_OK) {
+        r->bytes_in += len; /* only in the write turn */
+        if (r->cfg->progress != NULL)
+            r->cfg->progress(r->cfg->progress_arg, r->bytes_in);
+    }
+    pl_turn_end(r, e, err_errno);
 }
 
-/* Records 1.. on the workers; record 0 is written and slot 0 free. */
-static env_err pl_run_threads(pl_run *r, int out_fd)
+static void *pl_work(void *v)
+{
+    pl_worker *w = v;
+    uint64_t i;
+    size_t len;
+    int last;
+    env_err e;
+
+    while (pl_claim(w->r, w, &i, &len, &last, &e))
+        pl_record(w->r, w, i, len, last, e);
+    return NULL;
+}
+
+static unsigned pl_workers(const env_pipeline_cfg *cfg)
+{
+    size_t fit = cfg->max_inflight_bytes / cfg->buf_bytes;
+
+    if (fit < 1)
+        fit = 1;
+    return cfg->workers < fit ? cfg->workers : (unsigned)fit;
+}
+
+/* Worker 0 is the caller's thread; it reads record 0 before any other thread starts, so a stream
+ * of one record (most small files) starts none. */
+static env_err pl_run_all(pl_run *r, unsigned n)
 {
     const env_pipeline_cfg *cfg = r->cfg;
-    pthread_t *tids = calloc(cfg->workers, sizeof(*tids));
-    pl_worker_arg *args = calloc(cfg->workers, sizeof(*args));
-    unsigned started = 0;
-    env_err e = ENV_E_NOMEM;
-    int saved_errno;
+    unsigned started = 1;
+    uint64_t i;
+    size_t len;
+    int last;
+    env_err e;
 
-    if (tids == NULL || args == NULL)
-        goto end;
-    for (size_t i = 1; i < r->nslots; i++)
-        if (!slot_map(&r->slots[i], cfg->buf_bytes))
-            goto end;
-    for (; started < cfg->workers; started++) {
-        args[started] = (pl_worker_arg){r, started};
-        if (pthread_create(&tids[started], NULL, pl_worker, &args[started]) != 0)
-            break;
-    }
-    if (started > 0)
-        e = pl_write_rest(r, out_fd);
-end:
-    saved_errno = errno;
-    pthread_mutex_lock(&r->lock);
-    r->stop = 1;
-    pthread_cond_broadcast(&r->freed);
-    pthread_mutex_unlock(&r->lock);
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    free(tids);
-    free(args);
-    errno = saved_errno;
-    return e;
+    if (!buf_map(&r->workers[0], cfg->buf_bytes))
+        return ENV_E_NOMEM;
+    if (!pl_claim(r, &r->workers[0], &i, &len, &last, &e))
+        return ENV_E_NOMEM; /* not reached: record 0 is always there to claim */
+    for (; !last && started < n; started++)
+        if (!buf_map(&r->workers[started], cfg->buf_bytes) ||
+            pthread_create(&r->workers[started].tid, NULL, pl_work, &r->workers[started]) != 0)
+            break; /* fewer workers, still correct */
+    pl_record(r, &r->workers[0], i, len, last, e);
+    pl_work(&r->workers[0]);
+    for (unsigned k = 1; k < started; k++)
+        pthread_join(r->workers[k].tid, NULL);
+    errno = r->err_errno;
+    return r->err;
 }
 
 env_err env_pipeline_run(const env_pipeline_cfg *cfg, int in_fd, int out_fd)
 {
-    pl_run r = {.cfg = cfg, .in_fd = in_fd, .nslots = pl_slots(cfg)};
+    pl_run r = {.cfg = cfg, .in_fd = in_fd, .out_fd = out_fd};
+    unsigned n = pl_workers(cfg);
     env_err e = ENV_E_NOMEM;
     int saved_errno;
 
     /* Only a hint for the kernel's read-ahead; a pipe refuses it, harmlessly. */
     (void)posix_fadvise(in_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    pthread_mutex_init(&r.lock, NULL);
     pthread_mutex_init(&r.read_lock, NULL);
-    pthread_cond_init(&r.done, NULL);
-    pthread_cond_init(&r.freed, NULL);
-    if ((r.slots = calloc(r.nslots, sizeof(*r.slots))) == NULL ||
-        !slot_map(&r.slots[0], cfg->buf_bytes))
-        goto end;
-    /* Record 0 in this thread: a stream of one record (most small files) starts no thread. */
-    slot_fill(&r, &r.slots[0], 0);
-    slot_run(&r, &r.slots[0], 0);
-    if ((e = slot_write(&r, &r.slots[0], out_fd)) != ENV_OK || r.slots[0].last)
-        goto end;
-    r.next_read = 1;
-    e = pl_run_threads(&r, out_fd);
-end:
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.turn, NULL);
+    if ((r.workers = calloc(n, sizeof(*r.workers))) != NULL) {
+        for (unsigned k = 0; k < n; k++)
+            r.workers[k] = (pl_worker){.r = &r, .id = k};
+        e = pl_run_all(&r, n);
+    }
     saved_errno = errno;
-    for (size_t i = 0; r.slots != NULL && i < r.nslots; i++)
-        slot_unmap(&r.slots[i], cfg->buf_bytes);
-    free(r.slots);
-    pthread_cond_destroy(&r.freed);
-    pthread_cond_destroy(&r.done);
-    pthread_mutex_destroy(&r.read_lock);
+    for (unsigned k = 0; r.workers != NULL && k < n; k++)
+        buf_unmap(&r.workers[k], cfg->buf_bytes);
+    free(r.workers);
+    pthread_cond_destroy(&r.turn);
     pthread_mutex_destroy(&r.lock);
+    pthread_mutex_destroy(&r.read_lock);
     errno = saved_errno;
     return e;
 }

@@ -1,7 +1,7 @@
 /*
- * pipeline.h - the records of one stream through a ring of buffers: read in order, transformed
- * in place on worker threads, written in order by the caller's thread, so that reading, the
- * cipher and writing overlap (docs/benchmarks.md, "Files", measures why).
+ * pipeline.h - the records of one stream on worker threads that take turns: each worker reads a
+ * record (in order), transforms it in place, and writes it (in order), so that one worker's
+ * write overlaps another's read and cipher (docs/benchmarks.md, "Files", measures why).
  *
  * env_pipeline_run reads in_fd as records of record_bytes; a record shorter than that (empty
  * included) is the last, and nothing is read after it. Each record is handed to fn on a worker
@@ -10,10 +10,10 @@
  * only once fn succeeded on it and on every record before it: the first failure in record order
  * ends the run and is returned, and nothing from that record or after it is written.
  *
- * Memory: the ring holds at most max_inflight_bytes of buffers (at least two), whatever the
- * length of the stream. Buffers are mapped lazily (a small stream touches only what it reads),
- * kept out of core dumps, and the bytes used are wiped before they are unmapped. A stream of
- * one record runs in the caller's thread alone.
+ * Memory: one buffer of buf_bytes per worker, and at most max_inflight_bytes of them (but at
+ * least one), whatever the length of the stream. Buffers are mapped lazily (a small stream
+ * touches only what it reads), kept out of core dumps, and the bytes used are wiped before they
+ * are unmapped. The caller's thread is worker 0; a stream of one record starts no other thread.
  *
  * Errors: ENV_E_READ and ENV_E_WRITE leave errno as the failing call set it, in the caller's
  * thread; other codes are fn's. Thread safety: fn is called on up to `workers` threads at once,
@@ -36,8 +36,8 @@ typedef struct env_pipeline_cfg {
     size_t record_bytes, buf_bytes, max_inflight_bytes;
     env_pipeline_fn *fn;
     void *arg;
-    /* Called from the caller's thread after each record written, with the input bytes consumed
-     * so far; may be NULL. */
+    /* Called after each record written, with the input bytes consumed so far: in order and never
+     * concurrently, but from whichever worker wrote it; may be NULL. */
     void (*progress)(void *arg, uint64_t bytes_in);
     void *progress_arg;
 } env_pipeline_cfg;
