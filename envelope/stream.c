@@ -10,8 +10,9 @@
 #include "secret.h"
 #include "stream.h"
 
-/* Plaintext and ciphertext in flight stay under this, whatever the thread count. */
-#define ENV_MAX_INFLIGHT_BYTES (32u << 20)
+/* Chunks in flight stay under this, whatever the thread count: two of the largest chunks the
+ * format allows, so that even then one thread's write overlaps another's read and cipher. */
+#define ENV_MAX_INFLIGHT_BYTES (2 * ((size_t)ENV_MAX_CHUNK_BYTES + ENV_TAG_BYTES))
 
 const char *env_err_str(env_err e)
 {

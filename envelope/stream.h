@@ -21,8 +21,8 @@
  * Reading, the cipher and writing overlap (pipeline.h): `threads` workers (the caller's thread
  * among them) each read a chunk in order, seal or open it in place, and write it in order.
  *
- * Memory: one chunk buffer (plus its tag) per thread, and never more than 32 MiB of them (but
- * always one), whatever the size of the file. Buffers holding plaintext are wiped before they
+ * Memory: one chunk buffer (plus its tag) per thread, and never more than two of the largest
+ * chunks (16 MiB) the format allows, whatever the size of the file. Buffers holding plaintext are wiped before they
  * are freed.
  */
 #ifndef CMK_ENV_STREAM_H
