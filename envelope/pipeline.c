@@ -11,7 +11,7 @@
 #include "pipeline.h"
 
 /* Each worker reads, transforms and writes its own record in one buffer, so the record stays
- * in that core's cache from read(2) to write(2); handing it to another thread cost a third more
+ * in that core's cache from read(2) to write(2); handing it to another thread cost 10-25% more
  * CPU time (docs/benchmarks.md, "Files"). */
 typedef struct pl_worker {
     struct pl_run *r;
@@ -28,10 +28,11 @@ typedef struct pl_run {
     pthread_mutex_t read_lock; /* held across a claim and its read: reads in record order */
     pthread_mutex_t lock;      /* guards what follows */
     pthread_cond_t turn;
-    uint64_t next_read, next_write, bytes_in;
+    uint64_t next_read, next_write;
     int eof;     /* the last record, or a failed read, is claimed: claim no more */
     env_err err; /* the first failure in record order: write no more */
     int err_errno;
+    uint64_t bytes_in; /* touched only by the record whose turn it is to write */
     pl_worker *workers;
 } pl_run;
 

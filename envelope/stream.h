@@ -22,8 +22,8 @@
  * among them) each read a chunk in order, seal or open it in place, and write it in order.
  *
  * Memory: one chunk buffer (plus its tag) per thread, and never more than two of the largest
- * chunks (16 MiB) the format allows, whatever the size of the file. Buffers holding plaintext are wiped before they
- * are freed.
+ * chunks (16 MiB) the format allows, whatever the size of the file. Buffers holding plaintext are
+ * wiped before they are freed.
  */
 #ifndef CMK_ENV_STREAM_H
 #define CMK_ENV_STREAM_H
