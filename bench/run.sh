@@ -11,7 +11,7 @@ BUILD=$BUILD sh "$top/softhsm-config/mktoken.sh" "$tokdir" cmk-bench >/dev/null 
 rc=0
 for b in "$top"/bench/*.sh; do
     case "$b" in */run.sh) continue ;; esac
-    case "$b" in *"${BENCH:-}"*) ;; *) continue ;; esac
+    case "$(basename "$b")" in *"${BENCH:-}"*) ;; *) continue ;; esac
     echo "=== $(basename "$b" .sh)"
     sh "$b" || rc=1
 done

@@ -12,14 +12,18 @@
  * env_stream_decrypt checks the key commitment and opens the chunks.
  *
  * Rewrapping replaces only the header's wrap section (env_header_encode of the same header
- * with a new key name, version and wrapped key); the body stays valid as it is. A chunk's plaintext
- * is written only after its tag checked; a batch of chunks is written only after every chunk in it
- * checked. The last chunk's check comes last: a caller writing to a file must keep the output under
- * a temporary name until ENV_OK, and one writing to a pipe must report failure after the fact
- * (docs/format.md).
+ * with a new key name, version and wrapped key); the body stays valid as it is. Chunks are
+ * written in order, each only after its tag and the tags of all chunks before it checked; on a
+ * failure nothing from the failing chunk on is written. The last chunk's check comes last: a
+ * caller writing to a file must keep the output under a temporary name until ENV_OK, and one
+ * writing to a pipe must report failure after the fact (docs/format.md).
  *
- * Memory: at most 2 x threads chunks (plus their tags) are held at once, whatever the size of
- * the file. Buffers holding plaintext are wiped before they are freed.
+ * Reading, the cipher and writing overlap (pipeline.h): `threads` workers (the caller's thread
+ * among them) each read a chunk in order, seal or open it in place, and write it in order.
+ *
+ * Memory: one chunk buffer (plus its tag) per thread, and never more than two of the largest
+ * chunks (16 MiB) the format allows, whatever the size of the file. Buffers holding plaintext are
+ * wiped before they are freed.
  */
 #ifndef CMK_ENV_STREAM_H
 #define CMK_ENV_STREAM_H
@@ -47,7 +51,8 @@ typedef struct env_stream_opts {
     OSSL_LIB_CTX *libctx; /* for AES-256-GCM, HKDF, SHA-256 and the salt's RNG; NULL: default */
     const char *propq;
     unsigned threads; /* 0: one per online CPU */
-    /* Called after each batch written, with the input bytes consumed so far; may be NULL. */
+    /* Called after each chunk written, with the input bytes consumed so far: in order, never
+     * concurrently, possibly from a worker thread; may be NULL. */
     void (*progress)(void *arg, uint64_t bytes_in);
     void *progress_arg;
 } env_stream_opts;

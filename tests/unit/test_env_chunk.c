@@ -30,6 +30,35 @@ static void test_chunk_round_trip_all_sizes(void)
     env_chunker_free(c);
 }
 
+/* The stream seals and opens in place (one buffer per chunk in flight): same bytes out. */
+static void test_chunk_in_place_matches_out_of_place(void)
+{
+    env_file_keys k = file_keys();
+    env_chunker *c = env_chunker_new(NULL, NULL, &k);
+    uint8_t in[3000], sealed[3000 + ENV_TAG_BYTES], buf[3000 + ENV_TAG_BYTES];
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    RAND_bytes(in, sizeof(in));
+    for (size_t len = 0; len <= sizeof(in); len += 1 + len / 2) {
+        memcpy(buf, in, len);
+        CU_ASSERT_TRUE(env_chunk_seal(c, 3, 0, in, len, sealed));
+        CU_ASSERT_TRUE(env_chunk_seal(c, 3, 0, buf, len, buf));
+        TEST_ASSERT_BYTES(buf, len + ENV_TAG_BYTES, sealed, len + ENV_TAG_BYTES);
+        CU_ASSERT_TRUE(env_chunk_open(c, 3, 0, buf, len + ENV_TAG_BYTES, buf));
+        TEST_ASSERT_BYTES(buf, len, in, len);
+        /* a refused chunk opened in place is wiped, not left as ciphertext or plaintext */
+        memcpy(buf, sealed, len + ENV_TAG_BYTES);
+        buf[len] ^= 1;
+        CU_ASSERT_FALSE(env_chunk_open(c, 3, 0, buf, len + ENV_TAG_BYTES, buf));
+        for (size_t i = 0; i < len; i++)
+            if (buf[i] != 0) {
+                CU_FAIL("refused chunk not wiped");
+                break;
+            }
+    }
+    env_chunker_free(c);
+}
+
 static void test_chunk_refuses_every_flipped_bit(void)
 {
     env_file_keys k = file_keys();
@@ -105,6 +134,7 @@ int main(void)
         return 2;
     s = CU_add_suite("env_chunk", NULL, NULL);
     CU_add_test(s, "chunk_round_trip_all_sizes", test_chunk_round_trip_all_sizes);
+    CU_add_test(s, "chunk_in_place_matches_out_of_place", test_chunk_in_place_matches_out_of_place);
     CU_add_test(s, "chunk_refuses_every_flipped_bit", test_chunk_refuses_every_flipped_bit);
     CU_add_test(s, "chunk_is_bound_to_index_last_flag_and_file",
                 test_chunk_is_bound_to_index_last_flag_and_file);

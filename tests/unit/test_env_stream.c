@@ -1,5 +1,7 @@
 /* test_env_stream.c - whole files round-trip at every size around the chunk boundaries, on one
  * or several threads; every kind of tampering with a sealed file is refused. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +189,85 @@ static void test_stream_refuses_appended_swapped_and_spliced_data(void)
     free(ct2);
 }
 
+/* A changed chunk k in the middle of a long file, opened on several threads: exactly the
+ * plaintext of chunks 0..k-1 comes out, in order, and nothing of chunk k or after it. */
+static void test_stream_releases_only_chunks_before_a_bad_one(void)
+{
+    static const unsigned threads[] = {1, 2, 4};
+    size_t pt_len = 60 * CHUNK + 7, len, hdr;
+    uint8_t *pt = malloc(pt_len), *ct;
+
+    RAND_bytes(pt, pt_len);
+    ct = seal(pt, pt_len, 2, &len);
+    hdr = (size_t)(ct[5] << 24 | ct[6] << 16 | ct[7] << 8 | ct[8]);
+    for (size_t k = 0; k < 60; k += 13) {
+        for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+            env_stream_opts o = {.threads = threads[t]};
+            env_header h;
+            env_header_err herr;
+            env_buf raw = {0};
+            size_t at = hdr + k * (CHUNK + ENV_TAG_BYTES) + 5, out_len;
+            int in, out = fd_with(NULL, 0);
+            uint8_t *back;
+
+            ct[at] ^= 0x01;
+            in = fd_with(ct, len);
+            CU_ASSERT_EQUAL_FATAL(env_stream_header_read(in, &h, &raw, &herr), ENV_OK);
+            CU_ASSERT_EQUAL(env_stream_decrypt(&o, &h, ikm, in, out), ENV_E_AUTH);
+            back = fd_read_all(out, &out_len);
+            TEST_ASSERT_BYTES(back, out_len, pt, k * CHUNK);
+            ct[at] ^= 0x01;
+            free(back);
+            env_buf_free(&raw);
+            close(in);
+            close(out);
+        }
+    }
+    free(pt);
+    free(ct);
+}
+
+/* Failed reads and writes say which, with the errno of the failing call. */
+static void test_stream_io_errors_keep_errno(void)
+{
+    env_stream_opts o = {.threads = 2};
+    env_header h = {0}, got;
+    env_header_err herr;
+    env_buf raw = {0};
+    uint8_t pt[5 * CHUNK];
+    size_t len;
+    uint8_t *ct;
+    int dir = open(".", O_RDONLY | O_DIRECTORY), full = open("/dev/full", O_WRONLY), in;
+
+    if (dir < 0 || full < 0) {
+        TEST_SKIP("needs the current directory and /dev/full");
+        goto end;
+    }
+    strcpy(h.key_name, "k");
+    strcpy(h.key_version, "1");
+    h.wrap_alg = ENV_WRAP_RSA_OAEP;
+    h.wrapped_len = 256;
+    h.chunk_bytes = CHUNK;
+    errno = 0;
+    CU_ASSERT_EQUAL(env_stream_encrypt(&o, &h, ikm, dir, fd_with(NULL, 0)), ENV_E_READ);
+    CU_ASSERT_EQUAL(errno, EISDIR);
+    RAND_bytes(pt, sizeof(pt));
+    ct = seal(pt, sizeof(pt), 2, &len);
+    in = fd_with(ct, len);
+    CU_ASSERT_EQUAL_FATAL(env_stream_header_read(in, &got, &raw, &herr), ENV_OK);
+    errno = 0;
+    CU_ASSERT_EQUAL(env_stream_decrypt(&o, &got, ikm, in, full), ENV_E_WRITE);
+    CU_ASSERT_EQUAL(errno, ENOSPC);
+    close(in);
+    free(ct);
+    env_buf_free(&raw);
+end:
+    if (dir >= 0)
+        close(dir);
+    if (full >= 0)
+        close(full);
+}
+
 static void test_stream_wrong_key_fails_the_commitment(void)
 {
     uint8_t pt[10] = "ten bytes", other[ENV_KEY_BYTES];
@@ -233,6 +314,9 @@ int main(void)
                 test_stream_refuses_truncation_at_and_between_chunks);
     CU_add_test(s, "stream_refuses_appended_swapped_and_spliced_data",
                 test_stream_refuses_appended_swapped_and_spliced_data);
+    CU_add_test(s, "stream_releases_only_chunks_before_a_bad_one",
+                test_stream_releases_only_chunks_before_a_bad_one);
+    CU_add_test(s, "stream_io_errors_keep_errno", test_stream_io_errors_keep_errno);
     CU_add_test(s, "stream_wrong_key_fails_the_commitment",
                 test_stream_wrong_key_fails_the_commitment);
     CU_add_test(s, "stream_header_errors_are_named", test_stream_header_errors_are_named);

@@ -1,0 +1,40 @@
+/* fdio.c - whole reads and writes on a descriptor; see fdio.h. */
+#include <errno.h>
+#include <unistd.h>
+#include "fdio.h"
+
+int env_fd_read(int fd, uint8_t *buf, size_t n, size_t *got)
+{
+    *got = 0;
+    while (*got < n) {
+        ssize_t r = read(fd, buf + *got, n - *got);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return 0;
+        if (r == 0)
+            break;
+        *got += (size_t)r;
+    }
+    return 1;
+}
+
+int env_fd_write(int fd, const uint8_t *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, buf, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return 0;
+        if (w == 0) {
+            errno = EIO; /* write(2) made no progress and said nothing */
+            return 0;
+        }
+        buf += w;
+        n -= (size_t)w;
+    }
+    return 1;
+}
