@@ -106,9 +106,11 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libcmkp11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Under SANITIZE=thread a race report stops the program (halt_on_error) and fails its test.
 check: deps
 	@$(MAKE) --no-print-directory tests
-	@BUILD=$(BUILD) sh tests/run.sh
+	@BUILD=$(BUILD) TSAN_OPTIONS="$${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}" \
+	    sh tests/run.sh
 
 # The provider's black-box tests (TESTS=test_provider by default) under ThreadSanitizer, with the
 # provider, the PKCS#11 layer and the tests built with -fsanitize=thread in build/san-thread.
