@@ -54,8 +54,16 @@ run_one() { # name command...
     passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 
+# CMK_TEST_VALGRIND=1 (make check-valgrind): each CUnit program runs under valgrind's memcheck;
+# an invalid access or a leak definitely lost fails it (exit 99). tests/valgrind.supp holds the
+# suppressions, third-party code only.
+vg=
+[ -n "${CMK_TEST_VALGRIND:-}" ] &&
+    vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+        --show-leak-kinds=definite --gen-suppressions=all --suppressions=$top/tests/valgrind.supp"
 for t in "$top/$BUILD"/tests/test_*; do
-    [ -x "$t" ] && run_one "$(basename "$t")" "$t"
+    # shellcheck disable=SC2086
+    [ -x "$t" ] && run_one "$(basename "$t")" $vg "$t"
 done
 # A sanitized cmk.so loaded into the system's openssl needs the sanitizer runtime preloaded.
 # CMK_TEST_SANITIZE names the sanitizer for the scripts' own skips.
