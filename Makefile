@@ -161,6 +161,24 @@ tests: $(FAULTMOD)
 $(FAULTMOD): $(FAULT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/pkcs11/p11_rv.o
 	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $^ -lpthread -ldl
 
+# make stress (tests/stress/run.sh, docs/development.md): STRESS_SECONDS (default 60) of 8 threads
+# unwrapping through the provider (build/stress/cmk-stress) beside 4 cmk processes encrypting and
+# decrypting files, on a throw-away token of its own.
+STRESS_SECONDS ?= 60
+STRESS         := $(BUILD)/stress/cmk-stress
+FORMAT_SRC     += $(wildcard tests/stress/*.c)
+.PHONY: stress
+tests: $(STRESS)
+$(BUILD)/obj/tests/stress/%.o: CFLAGS += -Itests/unit
+$(STRESS): $(BUILD)/obj/tests/stress/stress.o $(BUILD)/obj/tests/unit/testprov.o \
+	   $(BUILD)/obj/tests/unit/testlib.o $(BUILD)/libcmkenv.a $(BUILD)/libcmkp11.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcunit -ljson-c $(LDLIBS)
+
+stress: deps
+	@$(MAKE) --no-print-directory all $(STRESS)
+	@BUILD=$(BUILD) STRESS_SECONDS=$(STRESS_SECONDS) sh tests/stress/run.sh
+
 clean:
 	rm -rf build
 
