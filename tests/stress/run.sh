@@ -4,7 +4,7 @@
 # the provider (stress.c says what it checks) while STRESS_PROCESSES (4) shell loops each run
 # `cmk encrypt` and `cmk decrypt` round trips on files of varied sizes, comparing every output
 # with its input byte for byte. Passes, exit 0, when cmk-stress passes and no round trip failed.
-# Logs: build/stress/threads.log, build/stress/p<N>.log (the first failures in full).
+# Logs: build/stress/threads.log, build/stress/p<N>.log (each failed round in full).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -50,7 +50,7 @@ files() {
             bytes=$((bytes + size))
         else
             failed=$((failed + 1))
-            [ "$failed" -le 3 ] && { echo "round $rounds ($size bytes $chunk) failed:"; cat round.log; } >>"$log"
+            { echo "round $rounds ($size bytes $chunk) failed:" && cat round.log; } >>"$log"
         fi
         rounds=$((rounds + 1))
         rm -f in.cmk back
@@ -71,6 +71,13 @@ fi
 echo "stress: $secs s: 8 unwrapping threads and $procs cmk processes on token cmk-stress"
 "$top/$BUILD/stress/cmk-stress" "$secs" >"$out/threads.log" 2>&1 &
 threads=$!
+# The processes start with the threads' first sample: cmk-stress's own setup (cmk-keygen, the
+# session observer) is not raced with their logins.
+i=0
+while [ "$i" -lt 600 ] && ! grep -q '^t=  0 s' "$out/threads.log" && kill -0 "$threads" 2>/dev/null; do
+    sleep 0.1
+    i=$((i + 1))
+done
 end=$(($(date +%s) + secs))
 i=1
 while [ "$i" -le "$procs" ]; do
@@ -89,13 +96,17 @@ while [ "$i" -le "$procs" ]; do
         r=0 b=0 f=1
     fi
     rounds=$((rounds + r)) bytes=$((bytes + b)) failed=$((failed + f))
-    [ -s "$out/p$i.log" ] && { echo "process $i:"; head -n 20 "$out/p$i.log"; }
+    [ -s "$out/p$i.log" ] && { echo "process $i (first failures):"; head -n 10 "$out/p$i.log"; }
     i=$((i + 1))
 done
 grep -E '^thread ' "$out/threads.log"
 tail -n 1 "$out/threads.log"
 result=PASS
 [ "$threads_rc" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$rounds" -gt 0 ] || result=FAIL
-echo "stress-processes: $secs s, $procs processes: $rounds round trips ($((bytes / 1048576)) MiB verified), $failed failed"
+# SoftHSM 2.6.1's read race (a process starting while another logs in fails C_Login with
+# CKR_GENERAL_ERROR) is a KNOWN BUG being fixed in pkcs11/: named, and still a failure.
+race=$(cat "$out"/p*.log 2>/dev/null | grep -c 'C_Login .*CKR_GENERAL_ERROR')
+[ "$race" -gt 0 ] && race=" ($race of them C_Login CKR_GENERAL_ERROR: SoftHSM's read race, KNOWN BUG)" || race=
+echo "stress-processes: $secs s, $procs processes: $rounds round trips ($((bytes / 1048576)) MiB verified), $failed failed$race"
 echo "stress: $result (logs in $out)"
 [ "$result" = PASS ]
