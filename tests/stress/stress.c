@@ -40,8 +40,7 @@ static atomic_int stop;
 typedef struct worker {
     pthread_t tid;
     unsigned index;
-    atomic_ulong ok, failed, wrong;
-    char first_error[512];
+    testprov_tally t;
 } worker;
 
 typedef struct sample {
@@ -56,24 +55,11 @@ static void *worker_run(void *arg)
     EVP_PKEY_CTX *ctx = NULL;
 
     for (unsigned long i = 0; !atomic_load(&stop); i++) {
-        int r;
-
         if (i % CTX_UNWRAPS == 0) {
             EVP_PKEY_CTX_free(ctx);
             ctx = testprov_unwrap_ctx(libctx, key);
         }
-        r = testprov_unwrap_check(ctx, &keys[(w->index * 7 + i) % KEYS]);
-        if (r == 1) {
-            atomic_fetch_add(&w->ok, 1);
-        } else if (r < 0) {
-            atomic_fetch_add(&w->wrong, 1);
-        } else if (atomic_fetch_add(&w->failed, 1) == 0) {
-            char *e = testprov_errors();
-
-            snprintf(w->first_error, sizeof(w->first_error), "%s", e);
-            free(e);
-        }
-        ERR_clear_error();
+        testprov_unwrap_count(ctx, &keys[(w->index * 7 + i) % KEYS], &w->t);
     }
     EVP_PKEY_CTX_free(ctx);
     return NULL;
@@ -96,7 +82,8 @@ static void sample_take(sample *s, worker *w)
 {
     s->unwraps = 0;
     for (unsigned i = 0; i < STRESS_THREADS; i++)
-        s->unwraps += atomic_load(&w[i].ok) + atomic_load(&w[i].failed) + atomic_load(&w[i].wrong);
+        s->unwraps +=
+            atomic_load(&w[i].t.ok) + atomic_load(&w[i].t.failed) + atomic_load(&w[i].t.wrong);
     s->sessions = testprov_sessions_open();
     s->rss_kib = rss_kib();
     s->heap_kib = testprov_heap_bytes() / 1024;
@@ -156,10 +143,10 @@ int main(int argc, char **argv)
     unloaded = testprov_sessions_open();
 
     for (unsigned i = 0; i < STRESS_THREADS; i++) {
-        ok += w[i].ok, failed += w[i].failed, wrong += w[i].wrong;
-        if (w[i].failed > 0)
-            printf("thread %u: %lu failed, first: %s\n", i, (unsigned long)w[i].failed,
-                   w[i].first_error);
+        ok += w[i].t.ok, failed += w[i].t.failed, wrong += w[i].t.wrong;
+        if (w[i].t.failed > 0)
+            printf("thread %u: %lu failed, first: %s\n", i, (unsigned long)w[i].t.failed,
+                   w[i].t.first_error);
     }
     for (unsigned i = 0; i < n; i++) {
         max_sessions = s[i].sessions > max_sessions ? s[i].sessions : max_sessions;

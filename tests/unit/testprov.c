@@ -329,6 +329,23 @@ int testprov_unwrap_check(EVP_PKEY_CTX *ctx, const testprov_wrapped *w)
     return out_len == sizeof(w->plain) && memcmp(out, w->plain, out_len) == 0 ? 1 : -1;
 }
 
+void testprov_unwrap_count(EVP_PKEY_CTX *ctx, const testprov_wrapped *w, testprov_tally *t)
+{
+    int r = testprov_unwrap_check(ctx, w);
+
+    if (r == 1) {
+        atomic_fetch_add(&t->ok, 1);
+    } else if (r < 0) {
+        atomic_fetch_add(&t->wrong, 1);
+    } else if (atomic_fetch_add(&t->failed, 1) == 0) {
+        char *e = testprov_errors();
+
+        snprintf(t->first_error, sizeof(t->first_error), "%s", e);
+        free(e);
+    }
+    ERR_clear_error();
+}
+
 char *testprov_errors(void)
 {
     char *text = calloc(1, 1);

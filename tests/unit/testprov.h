@@ -10,6 +10,7 @@
 #ifndef CMK_TESTPROV_H
 #define CMK_TESTPROV_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/evp.h>
@@ -85,6 +86,17 @@ EVP_PKEY_CTX *testprov_unwrap_ctx(OSSL_LIB_CTX *libctx, EVP_PKEY *key);
 /* Unwraps w with ctx: 1 when it gives w->plain, 0 when it fails (error queue left), -1 when
  * it gives another plaintext. */
 int testprov_unwrap_check(EVP_PKEY_CTX *ctx, const testprov_wrapped *w);
+
+/* What one thread's unwraps gave, for the tests that unwrap from many threads; the counters
+ * may be read by another thread while this one counts. */
+typedef struct testprov_tally {
+    atomic_ulong ok, failed, wrong;
+    char first_error[512]; /* the errors of the first failure */
+} testprov_tally;
+
+/* Unwraps w with ctx (testprov_unwrap_check), counts the result in t and clears this thread's
+ * error queue. */
+void testprov_unwrap_count(EVP_PKEY_CTX *ctx, const testprov_wrapped *w, testprov_tally *t);
 
 /* Drains this thread's error queue into one line per error ("reason: data"); caller frees.
  * Returns "" (allocated) when the queue was empty. */
