@@ -2,6 +2,8 @@
 #   make          build build/cmk.so (the provider) and the tools
 #   make check    run every test against a throw-away SoftHSM token
 #   make check-tsan  the provider's black-box tests under ThreadSanitizer
+#   make check-valgrind  the CUnit programs under valgrind's memcheck
+#   make stress   8 unwrapping threads and 4 cmk processes on one token (STRESS_SECONDS=60)
 #   make demo     show the main job end to end
 #   make bench    measure (figures as ratios against references taken in the same run)
 # SANITIZE=address,undefined or SANITIZE=thread builds into build/san-<name>/ instead.
@@ -53,7 +55,7 @@ CFLAGS    += -DCMK_HAVE_IPSEC_MB
 endif
 
 .SECONDARY:
-.PHONY: all deps check check-style check-tsan demo bench clean format tests
+.PHONY: all deps check check-style check-tsan check-valgrind demo bench clean format tests
 all: $(BUILD)/cmk.so $(BUILD)/cmk $(BUILD)/libcmkp11.a $(BUILD)/libcmkenv.a $(BUILD)/libcmkstate.a \
      $(TOOLS)
 tests: all $(TEST_BINS)
@@ -106,9 +108,11 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libcmkp11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Under SANITIZE=thread a race report stops the program (halt_on_error) and fails its test.
 check: deps
 	@$(MAKE) --no-print-directory tests
-	@BUILD=$(BUILD) sh tests/run.sh
+	@BUILD=$(BUILD) TSAN_OPTIONS="$${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}" \
+	    sh tests/run.sh
 
 # The provider's black-box tests (TESTS=test_provider by default) under ThreadSanitizer, with the
 # provider, the PKCS#11 layer and the tests built with -fsanitize=thread in build/san-thread.
@@ -119,6 +123,15 @@ check-tsan: deps
 	@BUILD=build/san-thread TESTS="$${TESTS:-test_provider}" \
 	    CMK_TEST_UNWRAPS="$${CMK_TEST_UNWRAPS:-2000}" \
 	    TSAN_OPTIONS="$${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}" sh tests/run.sh
+
+# The CUnit programs (TESTS=test_ by default) under valgrind's memcheck: no invalid access, no
+# leak definitely lost (tests/valgrind.supp: third-party code only). Slow: see docs/development.md.
+check-valgrind:
+	@sh mk/deps.sh valgrind
+	@$(MAKE) --no-print-directory tests
+	@BUILD=$(BUILD) TESTS="$${TESTS:-test_}" CMK_TEST_VALGRIND=1 \
+	    CMK_TEST_TIMEOUT="$${CMK_TEST_TIMEOUT:-1800}" \
+	    CMK_TEST_UNWRAPS="$${CMK_TEST_UNWRAPS:-500}" sh tests/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -147,6 +160,24 @@ FORMAT_SRC += $(FAULT_SRC) $(wildcard tests/faultmod/*.h)
 tests: $(FAULTMOD)
 $(FAULTMOD): $(FAULT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/pkcs11/p11_rv.o
 	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $^ -lpthread -ldl
+
+# make stress (tests/stress/run.sh, docs/development.md): STRESS_SECONDS (default 60) of 8 threads
+# unwrapping through the provider (build/stress/cmk-stress) beside 4 cmk processes encrypting and
+# decrypting files, on a throw-away token of its own.
+STRESS_SECONDS ?= 60
+STRESS         := $(BUILD)/stress/cmk-stress
+FORMAT_SRC     += $(wildcard tests/stress/*.c)
+.PHONY: stress
+tests: $(STRESS)
+$(BUILD)/obj/tests/stress/%.o: CFLAGS += -Itests/unit
+$(STRESS): $(BUILD)/obj/tests/stress/stress.o $(BUILD)/obj/tests/unit/testprov.o \
+	   $(BUILD)/obj/tests/unit/testlib.o $(BUILD)/libcmkenv.a $(BUILD)/libcmkp11.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcunit -ljson-c $(LDLIBS)
+
+stress: deps
+	@$(MAKE) --no-print-directory all $(STRESS)
+	@BUILD=$(BUILD) STRESS_SECONDS=$(STRESS_SECONDS) sh tests/stress/run.sh
 
 clean:
 	rm -rf build

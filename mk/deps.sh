@@ -12,6 +12,8 @@ libcunit1-dev libipsec-mb-dev opensc libnss3 libnss3-tools libjson-c-dev libclan
 # (fuzz/, docs/fuzzing.md), and `make fuzz` runs the fuzzers.
 # `make deb` and `make check-install` build the Debian package: `sh mk/deps.sh deb`.
 [ "${1:-}" = deb ] && pkgs="$pkgs debhelper dpkg-dev man-db groff-base"
+# `make check-valgrind` runs the unit tests under valgrind: `sh mk/deps.sh valgrind`.
+[ "${1:-}" = valgrind ] && pkgs="$pkgs valgrind"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

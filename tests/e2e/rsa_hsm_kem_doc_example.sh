@@ -9,4 +9,4 @@ awk '/^```c$/ { f = 1; next } /^```$/ { f = 0 } f' "$CMK_TOP/docs/kem.md" >kem_e
 check "the example in docs/kem.md builds warning-free" \
     cc -std=c11 -Wall -Wextra -Werror kem_example.c -o kem_example -lcrypto
 check "it wraps and unwraps a data key with the token's CMK" sh -c \
-    "./kem_example 'pkcs11:token=$CMK_TEST_TOKEN;object=kemdoc-$$' | grep -q 'unwrapped the 32-byte data key: same'"
+    "env ${CMK_TEST_PRELOAD:+LD_PRELOAD=$CMK_TEST_PRELOAD} ./kem_example 'pkcs11:token=$CMK_TEST_TOKEN;object=kemdoc-$$' | grep -q 'unwrapped the 32-byte data key: same'"

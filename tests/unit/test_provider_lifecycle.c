@@ -4,10 +4,9 @@
  * - 50 times: a library context loads cmk from openssl.cnf, opens the key, unwraps, and is
  *   freed; afterwards no session of the token is left open. The count is taken from outside
  *   the provider: SoftHSM 2.6.1 reports C_GetTokenInfo's ulSessionCount as
- *   CK_UNAVAILABLE_INFORMATION, but it hands out session handles in increasing order and
- *   never reuses one, so C_GetSessionInfo on every handle below a freshly opened session
- *   finds every session the process holds. (The test's own PKCS#11 use is this observer only;
- *   it never finalizes the module.)
+ *   CK_UNAVAILABLE_INFORMATION, so testprov_sessions_open asks C_GetSessionInfo of every
+ *   handle in SoftHSM's range. (The test's own PKCS#11 use is this observer only; it never
+ *   finalizes the module.)
  * - The same loop, 80 rounds in a child process, grows its heap by less than LEAK_ROUND_BYTES
  *   a round after 20 rounds of warm-up, counted with glibc's tcache off (CMK_TEST_ROUNDS=N runs
  *   N rounds, to see a trend). That much growth is OpenSSL's own: a library context configured
@@ -21,7 +20,6 @@
  *   then crashes, SIGSEGV in C_Decrypt or glibc's "corrupted double-linked list".)
  * - Independent processes started together (as services sharing a token start) each load
  *   cmk, open the key and unwrap: every one succeeds. */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,67 +41,8 @@ static const char *skip_why;
 static EVP_PKEY *key;
 static char pub_path[4096];
 
-/* ---- the session observer ---- */
-
-static CK_FUNCTION_LIST *p11;
+static CK_FUNCTION_LIST *p11; /* the session observer (testprov_p11_observe) */
 static CK_SLOT_ID slot;
-
-static int observer_init(void)
-{
-    const char *module = testlib_env("CMK_TEST_MODULE"), *label = testlib_env("CMK_TEST_TOKEN");
-    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
-    CK_C_GetFunctionList get_list;
-    CK_SLOT_ID slots[64];
-    CK_ULONG n = 64;
-    CK_RV rv;
-    void *h;
-
-    if (p11 != NULL)
-        return 1;
-    if (module == NULL || label == NULL || (h = dlopen(module, RTLD_NOW)) == NULL ||
-        (get_list = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList")) == NULL ||
-        get_list(&p11) != CKR_OK)
-        return 0;
-    rv = p11->C_Initialize(&args);
-    if ((rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) ||
-        p11->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
-        return 0;
-    for (CK_ULONG i = 0; i < n; i++) {
-        CK_TOKEN_INFO ti;
-        char tl[33];
-
-        if (p11->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
-            continue;
-        memcpy(tl, ti.label, 32);
-        for (tl[32] = '\0'; strlen(tl) > 0 && tl[strlen(tl) - 1] == ' ';)
-            tl[strlen(tl) - 1] = '\0';
-        if (strcmp(tl, label) == 0) {
-            slot = slots[i];
-            printf("observer: SoftHSM reports ulSessionCount %ld, ulMaxSessionCount %ld\n",
-                   (long)ti.ulSessionCount, (long)ti.ulMaxSessionCount);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Sessions open on the test token in this process, not counting the probe; -1 on failure. */
-static long sessions_open(void)
-{
-    CK_SESSION_HANDLE probe;
-    long n = 0;
-
-    if (p11 == NULL || p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &probe) != CKR_OK)
-        return -1;
-    for (CK_SESSION_HANDLE h = 1; h < probe; h++) {
-        CK_SESSION_INFO si;
-
-        if (p11->C_GetSessionInfo(h, &si) == CKR_OK && si.slotID == slot)
-            n++;
-    }
-    p11->C_CloseSession(probe);
-    return n;
-}
 
 /* ---- one round: load, open, unwrap, free ---- */
 
@@ -124,7 +63,7 @@ static int round_run(const testprov_wrapped *w, long *open_during)
         free(e);
     }
     if (open_during != NULL)
-        *open_during = sessions_open();
+        *open_during = testprov_sessions_open();
     EVP_PKEY_CTX_free(pctx);
     EVP_PKEY_free(k);
     OSSL_LIB_CTX_free(ctx);
@@ -141,15 +80,15 @@ static void test_load_unload_leaves_no_session_open(void)
         TEST_SKIP(skip_why);
         return;
     }
-    if (!observer_init()) {
+    if ((p11 = testprov_p11_observe(&slot)) == NULL) {
         TEST_SKIP("cannot observe the token's sessions through $CMK_TEST_MODULE");
         return;
     }
     CU_ASSERT_FATAL(testprov_wrap_random(pub_path, &w, 1));
-    before = sessions_open();
+    before = testprov_sessions_open();
     for (int i = 0; i < ROUNDS; i++) {
         ok += round_run(&w, &during);
-        after = sessions_open();
+        after = testprov_sessions_open();
         max_during = during > max_during ? during : max_during;
         if (after != before && leaked_rounds++ == 0)
             printf("round %d: %ld sessions open after unload, %ld before the first load\n", i,
@@ -175,7 +114,7 @@ static void test_unwrap_survives_sessions_closed_behind_its_back(void)
         TEST_SKIP(skip_why);
         return;
     }
-    if (!observer_init()) {
+    if ((p11 = testprov_p11_observe(&slot)) == NULL) {
         TEST_SKIP("cannot reach the token through $CMK_TEST_MODULE");
         return;
     }

@@ -24,8 +24,7 @@ static testprov_wrapped keys[KEYS];
 typedef struct worker {
     pthread_t tid;
     unsigned index, count, fresh_ctx; /* fresh_ctx: a new EVP_PKEY_CTX per unwrap */
-    unsigned ok, failed, wrong;
-    char first_error[512];
+    testprov_tally t;
 } worker;
 
 static void *worker_run(void *arg)
@@ -34,24 +33,11 @@ static void *worker_run(void *arg)
     EVP_PKEY_CTX *ctx = NULL;
 
     for (unsigned i = 0; i < w->count; i++) {
-        int r;
-
         if (ctx == NULL || w->fresh_ctx) {
             EVP_PKEY_CTX_free(ctx);
             ctx = testprov_unwrap_ctx(libctx, key);
         }
-        r = testprov_unwrap_check(ctx, &keys[(w->index * 7 + i) % KEYS]);
-        if (r == 1) {
-            w->ok++;
-        } else if (r < 0) {
-            w->wrong++;
-        } else if (w->failed++ == 0) {
-            char *e = testprov_errors();
-
-            snprintf(w->first_error, sizeof(w->first_error), "%s", e);
-            free(e);
-        }
-        ERR_clear_error();
+        testprov_unwrap_count(ctx, &keys[(w->index * 7 + i) % KEYS], &w->t);
     }
     EVP_PKEY_CTX_free(ctx);
     return NULL;
@@ -81,9 +67,11 @@ static void run_threads(const char *test, unsigned nthreads, unsigned total, uns
     }
     for (unsigned i = 0; i < nthreads; i++) {
         pthread_join(w[i].tid, NULL);
-        ok += w[i].ok, failed += w[i].failed, wrong += w[i].wrong;
-        if (w[i].failed > 0)
-            printf("thread %u: %u failed, first: %s\n", i, w[i].failed, w[i].first_error);
+        ok += (unsigned)w[i].t.ok, failed += (unsigned)w[i].t.failed,
+            wrong += (unsigned)w[i].t.wrong;
+        if (w[i].t.failed > 0)
+            printf("thread %u: %lu failed, first: %s\n", i, (unsigned long)w[i].t.failed,
+                   w[i].t.first_error);
     }
     printf("%u threads%s: %u unwraps, %u correct, %u failed, %u wrong plaintexts\n", nthreads,
            fresh_ctx ? " (a new EVP_PKEY_CTX each)" : "", total, ok, failed, wrong);

@@ -1,5 +1,6 @@
 /* testprov.c - library context, store, keygen, RSA and child-process helpers of the provider's
  * black-box tests. */
+#include <dlfcn.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -351,6 +352,23 @@ int testprov_unwrap_check(EVP_PKEY_CTX *ctx, const testprov_wrapped *w)
     return out_len == sizeof(w->plain) && memcmp(out, w->plain, out_len) == 0 ? 1 : -1;
 }
 
+void testprov_unwrap_count(EVP_PKEY_CTX *ctx, const testprov_wrapped *w, testprov_tally *t)
+{
+    int r = testprov_unwrap_check(ctx, w);
+
+    if (r == 1) {
+        atomic_fetch_add(&t->ok, 1);
+    } else if (r < 0) {
+        atomic_fetch_add(&t->wrong, 1);
+    } else if (atomic_fetch_add(&t->failed, 1) == 0) {
+        char *e = testprov_errors();
+
+        snprintf(t->first_error, sizeof(t->first_error), "%s", e);
+        free(e);
+    }
+    ERR_clear_error();
+}
+
 char *testprov_errors(void)
 {
     char *text = calloc(1, 1);
@@ -378,12 +396,18 @@ char *testprov_errors(void)
     return text;
 }
 
-/* argv for this program again: "/proc/self/exe" and up to 14 arguments from ap. */
+/* argv for this program again: its path and up to 14 arguments from ap. The path is read
+ * from /proc/self/exe rather than executed through it: under valgrind that link names valgrind,
+ * while readlink gives the program's own path. */
 static void self_argv(char *argv[16], const char *arg, va_list ap)
 {
+    static char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
     int n = 0;
 
-    argv[n++] = "/proc/self/exe";
+    if (len > 0)
+        self[len] = '\0';
+    argv[n++] = len > 0 ? self : "/proc/self/exe";
     for (const char *a = arg; a != NULL && n < 15; a = va_arg(ap, const char *))
         argv[n++] = (char *)a;
     argv[n] = NULL;
@@ -416,4 +440,69 @@ size_t testprov_heap_bytes(void)
     struct mallinfo2 mi = mallinfo2();
 
     return mi.uordblks + mi.hblkhd;
+}
+
+static CK_FUNCTION_LIST *observed;
+static CK_SLOT_ID observed_slot;
+
+/* The slot whose token label (blank-padded, PKCS#11 v2.40 section 3.2) is label. */
+static int slot_find(CK_FUNCTION_LIST *p11, const char *label, CK_SLOT_ID *slot)
+{
+    CK_SLOT_ID slots[64];
+    CK_ULONG n = 64;
+    size_t len = strlen(label);
+
+    if (len > 32 || p11->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
+        return 0;
+    for (CK_ULONG i = 0; i < n; i++) {
+        CK_TOKEN_INFO ti;
+
+        if (p11->C_GetTokenInfo(slots[i], &ti) != CKR_OK || memcmp(ti.label, label, len) != 0)
+            continue;
+        if (len < 32 && ti.label[len] != ' ')
+            continue;
+        printf("observer: SoftHSM reports ulSessionCount %ld, ulMaxSessionCount %ld\n",
+               (long)ti.ulSessionCount, (long)ti.ulMaxSessionCount);
+        *slot = slots[i];
+        return 1;
+    }
+    return 0;
+}
+
+CK_FUNCTION_LIST *testprov_p11_observe(CK_SLOT_ID *slot)
+{
+    const char *module = testlib_env("CMK_TEST_MODULE"), *label = testlib_env("CMK_TEST_TOKEN");
+    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
+    CK_C_GetFunctionList get_list;
+    CK_FUNCTION_LIST *p11 = NULL;
+    CK_RV rv;
+    void *h;
+
+    if (observed == NULL && module != NULL && label != NULL &&
+        (h = dlopen(module, RTLD_NOW)) != NULL &&
+        (get_list = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList")) != NULL &&
+        get_list(&p11) == CKR_OK) {
+        rv = p11->C_Initialize(&args);
+        if ((rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) &&
+            slot_find(p11, label, &observed_slot))
+            observed = p11;
+    }
+    if (observed != NULL && slot != NULL)
+        *slot = observed_slot;
+    return observed;
+}
+
+long testprov_sessions_open(void)
+{
+    long n = 0;
+
+    if (observed == NULL)
+        return -1;
+    for (CK_SESSION_HANDLE h = 1; h <= TESTPROV_SESSION_HANDLES; h++) {
+        CK_SESSION_INFO si;
+
+        if (observed->C_GetSessionInfo(h, &si) == CKR_OK && si.slotID == observed_slot)
+            n++;
+    }
+    return n;
 }

@@ -10,9 +10,11 @@
 #ifndef CMK_TESTPROV_H
 #define CMK_TESTPROV_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/evp.h>
+#include <p11-kit/pkcs11.h>
 
 /* A new library context configured by $OPENSSL_CONF. NULL, with *why set, when the test
  * environment is absent or cmk is not available in it. */
@@ -98,6 +100,17 @@ EVP_PKEY_CTX *testprov_unwrap_ctx(OSSL_LIB_CTX *libctx, EVP_PKEY *key);
  * it gives another plaintext. */
 int testprov_unwrap_check(EVP_PKEY_CTX *ctx, const testprov_wrapped *w);
 
+/* What one thread's unwraps gave, for the tests that unwrap from many threads; the counters
+ * may be read by another thread while this one counts. */
+typedef struct testprov_tally {
+    atomic_ulong ok, failed, wrong;
+    char first_error[512]; /* the errors of the first failure */
+} testprov_tally;
+
+/* Unwraps w with ctx (testprov_unwrap_check), counts the result in t and clears this thread's
+ * error queue. */
+void testprov_unwrap_count(EVP_PKEY_CTX *ctx, const testprov_wrapped *w, testprov_tally *t);
+
 /* Drains this thread's error queue into one line per error ("reason: data"); caller frees.
  * Returns "" (allocated) when the queue was empty. */
 char *testprov_errors(void);
@@ -113,5 +126,18 @@ int testprov_wait(int pid);
 
 /* Heap bytes in use (mallinfo2), for growth checks. */
 size_t testprov_heap_bytes(void);
+
+/* ---- the session observer: the test token seen from outside the provider ----
+ * The module $CMK_TEST_MODULE, opened by the test itself (dlopen gives the same instance the
+ * provider uses, so its sessions are visible), initialized if need be and never finalized.
+ * testprov_p11_observe returns its function list and sets *slot to the slot of
+ * $CMK_TEST_TOKEN; NULL when either cannot be had. Not thread-safe: call it once, first. */
+CK_FUNCTION_LIST *testprov_p11_observe(CK_SLOT_ID *slot);
+
+/* Sessions this process has open on the observed token, or -1. SoftHSM 2.6.1 reports
+ * ulSessionCount as CK_UNAVAILABLE_INFORMATION, so they are counted with C_GetSessionInfo on
+ * handles 1..TESTPROV_SESSION_HANDLES (SoftHSM numbers them from 1 by position in its table). */
+#define TESTPROV_SESSION_HANDLES 4096
+long testprov_sessions_open(void);
 
 #endif
