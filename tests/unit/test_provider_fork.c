@@ -180,6 +180,14 @@ static void test_child_forked_while_threads_unwrap(void)
 
     if (skipped(__func__))
         return;
+    /* memcheck's leak check in each child (at _exit) reports as definitely lost the blocks only
+     * the parent's other threads' stacks pointed to: those threads are not in the child. The
+     * plain, ASan and TSan runs prove this test; valgrind would only fail it. */
+    if (getenv("CMK_TEST_VALGRIND") != NULL) {
+        TEST_SKIP("under valgrind a child forked while threads run reports the other threads' "
+                  "blocks as leaked");
+        return;
+    }
     atomic_store(&busy_stop, 0);
     for (int i = 0; i < BUSY_THREADS; i++)
         CU_ASSERT_FATAL(pthread_create(&busy[i], NULL, busy_run, NULL) == 0);
