@@ -42,7 +42,7 @@ refuse() {
 keygen() {
     _label=$1
     shift
-    "$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --token "$CMK_TEST_TOKEN" \
+    "$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --init-args "${CMK_TEST_INIT_ARGS:-}" --token "$CMK_TEST_TOKEN" \
         --pin-source "file:$CMK_TEST_PIN_FILE" --label "$_label" "$@" >"$WORK/keygen.log" 2>&1 ||
         { cat "$WORK/keygen.log" >&2; return 1; }
 }
