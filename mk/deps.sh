@@ -4,7 +4,11 @@
 # Quick when all are present.
 set -eu
 pkgs="build-essential pkg-config clang libssl-dev openssl libp11-kit-dev p11-kit softhsm2
-libcunit1-dev libipsec-mb-dev opensc libnss3 libnss3-tools libjson-c-dev libclang-rt-14-dev"
+libcunit1-dev libipsec-mb-dev opensc libnss3 libnss3-tools p11-kit-modules libjson-c-dev
+libclang-rt-14-dev"
+# The end-to-end suite runs against three tokens (tests/tokens/): SoftHSM, NSS softokn (libnss3,
+# its database made with certutil from libnss3-tools) and SoftHSM behind `p11-kit server`
+# (p11-kit), reached through p11-kit-client.so (p11-kit-modules).
 # `make bench` compares against these too: `sh mk/deps.sh bench`.
 [ "${1:-}" = bench ] && pkgs="$pkgs age time"
 # libclang-rt-14-dev is clang's libFuzzer runtime: `make check` replays the fuzz corpora

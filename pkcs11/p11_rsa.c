@@ -46,7 +46,7 @@ static CK_RV mech_set(rsa_mech *rm, const p11_key *k, const p11_rsa_params *p)
         return CKR_OK;
     }
     if (p->padding == P11_RSA_OAEP && p->label_len > 0 &&
-        (k->t->m->quirks & P11_QUIRK_OAEP_NO_LABEL))
+        (k->t->quirks & P11_QUIRK_OAEP_NO_LABEL))
         return p11_err_set(P11_R_UNSUPPORTED,
                            "token '%s' cannot do RSA-OAEP with a label (it would ignore it)",
                            k->t->label);

@@ -42,6 +42,8 @@ exits() { # exits NAME CODE COMMAND...: ok when COMMAND exits with CODE
     if [ "$_rc" -eq "$_c" ]; then ok "$_n"; else fail "$_n" "exit $_rc, wanted $_c: $(tail -n 2 "$WORK/out")"; fi
 }
 command -v pkcs11-tool >/dev/null || { skip "cmk key" "pkcs11-tool (opensc) is not installed"; exit 0; }
+need key-state "cmk key"
+need pkcs11-tool "cmk key (checked from outside with pkcs11-tool)"
 command -v python3 >/dev/null || { skip "cmk key" "python3 is not installed (reads --json)"; exit 0; }
 
 k=app-$$ imp=byok-$$

@@ -11,6 +11,7 @@ export HOME="$WORK/home" XDG_DATA_HOME="$WORK/xdg"
 mkdir -p "$HOME"
 unset CMK_CONFIG
 export CMK_AUDIT_LOG="$WORK/audit.log"
+need key-state "the provider honours cmk key's state"
 cmk() {
     "$CMK_BUILD/cmk" --config "$CMK_TEST_CMK_CONF" "$@"
 }

@@ -10,8 +10,7 @@ fm="$BUILD_DIR/cmk-faultmod.so"
 key="tokfault-$$"
 [ -f "$fm" ] || { skip "fault module" "no $fm (make tests builds it)"; exit 0; }
 cmk() { # cmk through the fault module
-    "$BUILD_DIR/cmk" --module "$fm" --token "pkcs11:token=$CMK_TEST_TOKEN" \
-        --pin-source "file:$CMK_TEST_PIN_FILE" "$@"
+    "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" --module "$fm" "$@"
 }
 export CMK_FAULT_MODULE="$CMK_TEST_MODULE" CMK_FAULT_CONTROL="$WORK/control" CMK_FAULT_LOG="$WORK/log"
 arm() { # arm RULE...: replaces the rules, empties the log

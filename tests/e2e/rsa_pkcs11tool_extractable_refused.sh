@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
 command -v pkcs11-tool >/dev/null || { skip "extractable key refused" "pkcs11-tool (opensc) missing"; exit 0; }
+need pkcs11-tool "extractable key refused"
 label="extractable-$$"
 key="pkcs11:token=$CMK_TEST_TOKEN;object=$label"
 # pkcs11-tool takes the PIN on its command line: a short-lived process on a throw-away token.
