@@ -38,8 +38,7 @@ nothing() {
 
 arm "C_Decrypt once CKR_SESSION_HANDLE_INVALID"
 check "decrypt: one lost session is mended" sh -c \
-    "'$BUILD_DIR/cmk' --module '$fm' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-    --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o out.1 data.cmk && cmp data out.1"
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' --module '$fm' decrypt -o out.1 data.cmk && cmp data out.1"
 check "decrypt: ... the fault fired once" test "$(fired 'C_Decrypt CKR_SESSION_HANDLE_INVALID')" -eq 1
 
 arm "C_Encrypt once CKR_SESSION_HANDLE_INVALID"
@@ -47,8 +46,7 @@ check "encrypt: one lost session is mended" cmk encrypt --key "$key" -o data.2.c
 check "encrypt: ... the fault fired once" test "$(fired 'C_Encrypt CKR_SESSION_HANDLE_INVALID')" -eq 1
 arm ""
 check "encrypt: ... and the file decrypts" sh -c \
-    "'$BUILD_DIR/cmk' --module '$fm' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-    --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o out.2 data.2.cmk && cmp data out.2"
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' --module '$fm' decrypt -o out.2 data.2.cmk && cmp data out.2"
 
 arm "C_Decrypt always CKR_DEVICE_REMOVED"
 refuse "decrypt: a device removed for good is named" \
@@ -77,8 +75,7 @@ check "rewrap: one lost session is mended" cmk rewrap rw.cmk
 check "rewrap: ... the file is rewrapped" sh -c "! cmp -s data.cmk rw.cmk"
 arm ""
 check "rewrap: ... and decrypts" sh -c \
-    "'$BUILD_DIR/cmk' --module '$fm' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-    --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o out.rw rw.cmk && cmp data out.rw"
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' --module '$fm' decrypt -o out.rw rw.cmk && cmp data out.rw"
 cp rw.cmk rw.before
 for rule in "C_Decrypt always CKR_DEVICE_REMOVED" "C_Encrypt always CKR_DEVICE_MEMORY" \
     "token removed"; do
