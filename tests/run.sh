@@ -32,8 +32,10 @@ made=""
 token_use() {
     dir="$top/$BUILD/test-token-$1"
     [ "$1" = softhsm ] && dir="$top/$BUILD/test-token"
-    # what one kind's env exports must not leak into the next
-    unset SOFTHSM2_CONF P11_KIT_SERVER_ADDRESS CMK_TEST_SERVER_PID_FILE CMK_TEST_INIT_ARGS
+    # What one kind's env exports must not leak into the next; nor may the tools that make a
+    # token (openssl rand, certutil) load the last kind's cmk.so (a sanitized build, unpreloaded).
+    unset SOFTHSM2_CONF P11_KIT_SERVER_ADDRESS CMK_TEST_SERVER_PID_FILE CMK_TEST_INIT_ARGS \
+        OPENSSL_CONF
     case " $made " in *" $1 "*)
         . "$dir/env"
         export CMK_AUDIT_LOG="$dir/audit.log"
