@@ -39,6 +39,11 @@ static const struct {
      "return CKR_GENERAL_ERROR or CKR_USER_PIN_NOT_INITIALIZED; a retry 30 ms later succeeds. "
      "Seen with 3 concurrent `cmk key rotate` of one key, about 1 in 4 processes "
      "(tests/e2e/cmk_key.sh, concurrent rotations); cli/token.c retries"},
+    {"PKCS#11 Kit", 1, 1, P11_QUIRK_TOKEN_READ_RACE,
+     "p11-kit 0.24.1's client (and proxy) front another module, SoftHSM among them, whose read "
+     "race then shows through: `p11-kit server` runs a SoftHSM per connection, and with 2 "
+     "concurrent `cmk key rotate` through p11-kit-client.so one process found no token "
+     "(tests/e2e/cmk_key.sh[p11kit] under ASan); a reload reconnects and finds it"},
 };
 
 /* The token's own: SoftHSM 2.6.1 reports manufacturerID "SoftHSM project" and firmwareVersion
