@@ -55,7 +55,8 @@ static const struct {
     CK_BYTE max_major, max_minor; /* firmware versions up to and including this one */
     unsigned flags;
 } token_quirks[] = {
-    {"SoftHSM", 2, 6, P11_QUIRK_OAEP_SHA1_ONLY | P11_QUIRK_OAEP_NO_LABEL | P11_QUIRK_DATA_VALUE_FIXED},
+    {"SoftHSM", 2, 6,
+     P11_QUIRK_OAEP_SHA1_ONLY | P11_QUIRK_OAEP_NO_LABEL | P11_QUIRK_DATA_VALUE_FIXED},
 };
 
 static int version_at_most(const CK_VERSION *v, CK_BYTE major, CK_BYTE minor)

@@ -28,8 +28,9 @@ struct opts {
 static int usage(void)
 {
     fprintf(stderr, "usage: cmk-keygen --module M [--init-args ARGS] [--token LABEL] "
-                    "--pin-source file:P|env:V --label L [--id HEX] [--bits 2048] [--ops decrypt|sign|decrypt,sign] "
-                    "[--import KEY.pem|KEY.der] [--pubout FILE]\n");
+                    "--pin-source file:P|env:V --label L [--id HEX] [--bits 2048] "
+                    "[--ops decrypt|sign|decrypt,sign] [--import KEY.pem|KEY.der] "
+                    "[--pubout FILE]\n");
     return 2;
 }
 
@@ -41,9 +42,8 @@ static int fail(const char *what)
 
 static int opts_parse(struct opts *o, int argc, char **argv)
 {
-    static const char *names[] = {"--module", "--init-args", "--token",  "--pin-source",
-                                  "--label",  "--id",        "--ops",    "--import",
-                                  "--pubout"};
+    static const char *names[] = {"--module", "--init-args", "--token",  "--pin-source", "--label",
+                                  "--id",     "--ops",       "--import", "--pubout"};
     const char **dst[] = {&o->module, &o->init_args, &o->token,  &o->pin,   &o->label,
                           &o->id_hex, &o->ops_s,     &o->import, &o->pubout};
     const char *bits = "2048";
@@ -214,8 +214,8 @@ int main(int argc, char **argv)
         return usage();
     if (o.token != NULL)
         uri_append(uri, sizeof(uri), "token", (const uint8_t *)o.token, strlen(o.token), 1);
-    rv = p11_module_get(o.module, o.init_args != NULL && o.init_args[0] != '\0' ? o.init_args : NULL,
-                        &m);
+    rv = p11_module_get(o.module,
+                        o.init_args != NULL && o.init_args[0] != '\0' ? o.init_args : NULL, &m);
     if (rv == CKR_OK)
         rv = p11_token_open(m, uri, o.pin, &t);
     if (rv != CKR_OK) {
