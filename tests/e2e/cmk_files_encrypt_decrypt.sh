@@ -5,8 +5,7 @@
 
 cmk() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"; }
 key=files-$$
-"$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --init-args "${CMK_TEST_INIT_ARGS:-}" --token "$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" --label "$key" --id 0a0b >/dev/null
+keygen "$key" --id 0a0b >/dev/null
 cd "$WORK"
 
 # Round trips at every size around the chunk boundary (4 KiB chunks keep the files small).

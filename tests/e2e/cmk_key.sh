@@ -120,8 +120,7 @@ cmk key create "$due" --rotate-after 1 >/dev/null
 vd=$(field "$due" 'd["current_version"]')
 p11 --login --delete-object --type privkey --id "$vd" >/dev/null
 p11 --login --delete-object --type pubkey --id "$vd" >/dev/null
-"$CMK_BUILD/cmk-keygen" --module "$CMK_TEST_MODULE" --init-args "${CMK_TEST_INIT_ARGS:-}" --token "$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" --label "$due" --id 0005af3107a4000000000001 \
+keygen "$due" --id 0005af3107a4000000000001 \
     --ops decrypt >/dev/null 2>&1
 exits "cmk key check reports the overdue rotation (exit 1)" 1 cmk key check --within 0
 cp "$WORK/out" "$WORK/check.out"

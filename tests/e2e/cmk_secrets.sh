@@ -5,8 +5,7 @@
 cd "$WORK"
 pin=$(cat "$CMK_TEST_PIN_FILE")
 key=secrets-$$
-"$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --init-args "${CMK_TEST_INIT_ARGS:-}" --token "$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" --label "$key" --id 5e >/dev/null
+keygen "$key" --id 5e >/dev/null
 cmk() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"; }
 head -c 20000000 /dev/urandom >data
 cmk encrypt --key "$key" -o data.cmk data 2>err.enc

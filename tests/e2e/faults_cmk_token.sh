@@ -19,8 +19,7 @@ arm() { # arm RULE...: replaces the rules, empties the log
 fired() { # fired WHAT: how many faults the log shows starting with WHAT
     grep -c "^$1" log 2>/dev/null || true
 }
-"$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --init-args "${CMK_TEST_INIT_ARGS:-}" --token "$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" --label "$key" --id 0a01 >/dev/null ||
+keygen "$key" --id 0a01 >/dev/null ||
     { fail "make the CMK" "cmk-keygen failed"; exit 1; }
 head -c 300000 /dev/urandom >data
 arm ""
