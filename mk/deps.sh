@@ -4,16 +4,17 @@
 # Quick when all are present.
 set -eu
 pkgs="build-essential pkg-config clang libssl-dev openssl libp11-kit-dev p11-kit softhsm2
-libcunit1-dev libipsec-mb-dev opensc libnss3 libnss3-tools libjson-c-dev libclang-rt-14-dev"
-# `make bench` compares against these too (p11-kit-modules: p11-kit-client.so, to measure
-# remoting): `sh mk/deps.sh bench`.
-[ "${1:-}" = bench ] && pkgs="$pkgs age time p11-kit-modules"
+libcunit1-dev libipsec-mb-dev opensc libnss3 libnss3-tools p11-kit-modules libjson-c-dev
+libclang-rt-14-dev"
+# The end-to-end suite runs against three tokens (tests/tokens/): SoftHSM, NSS softokn (libnss3,
+# its database made with certutil from libnss3-tools) and SoftHSM behind `p11-kit server`
+# (p11-kit), reached through p11-kit-client.so (p11-kit-modules).
+# `make bench` compares against these too: `sh mk/deps.sh bench`.
+[ "${1:-}" = bench ] && pkgs="$pkgs age time"
 # libclang-rt-14-dev is clang's libFuzzer runtime: `make check` replays the fuzz corpora
 # (fuzz/, docs/fuzzing.md), and `make fuzz` runs the fuzzers.
 # `make deb` and `make check-install` build the Debian package: `sh mk/deps.sh deb`.
 [ "${1:-}" = deb ] && pkgs="$pkgs debhelper dpkg-dev man-db groff-base"
-# `make check-valgrind` runs the unit tests under valgrind: `sh mk/deps.sh valgrind`.
-[ "${1:-}" = valgrind ] && pkgs="$pkgs valgrind"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

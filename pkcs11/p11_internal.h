@@ -52,6 +52,11 @@ int p11_gate_held(void); /* does this thread hold it (shared or exclusive)? */
 CK_RV p11_gate_lock(void);
 void p11_gate_unlock(void);
 
+/* Quirk flags of the token behind a slot, from its C_GetTokenInfo: what the token itself does
+ * wrong follows it behind a module that forwards to it (p11-kit's client names itself in
+ * C_GetInfo, and the token still says what it is). */
+unsigned p11_quirks_token_get(const CK_TOKEN_INFO *ti);
+
 /* ---- module (p11_module.c) ---- */
 struct p11_module {
     char *path;
@@ -107,6 +112,7 @@ struct p11_token {
     atomic_int refs;
     char *uri;
     char label[33], serial[17], manufacturer[33], model[17];
+    unsigned quirks; /* the module's and the token's own (p11_quirks.c) */
 
     /* guarded by lock */
     pthread_mutex_t lock;

@@ -53,8 +53,7 @@ static CK_RV mech_set(rsa_mech *rm, const p11_key *k, const p11_rsa_params *p)
         rm->m = (CK_MECHANISM){CKM_RSA_X_509, NULL, 0};
         return CKR_OK;
     }
-    if (p->padding == P11_RSA_OAEP && p->label_len > 0 &&
-        (k->t->m->quirks & P11_QUIRK_OAEP_NO_LABEL))
+    if (p->padding == P11_RSA_OAEP && p->label_len > 0 && (k->t->quirks & P11_QUIRK_OAEP_NO_LABEL))
         return p11_err_set(P11_R_UNSUPPORTED,
                            "token '%s' cannot do RSA-OAEP with a label (it would ignore it)",
                            k->t->label);

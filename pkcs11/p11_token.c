@@ -134,6 +134,7 @@ CK_RV p11_token_open(p11_module *m, const char *uri, const char *pin_spec, p11_t
     t->floor = 1;
     t->module_gen = p11_module_generation(m);
     token_set_info(t, slot, &ti);
+    t->quirks = m->quirks | p11_quirks_token_get(&ti);
     t->free_list = calloc(t->max, sizeof(*t->free_list));
     rv = t->free_list == NULL ? p11_err_set(P11_R_OUT_OF_MEMORY, "session pool")
                               : token_set_pin(t, u, pin_spec);

@@ -1,9 +1,9 @@
 /*
  * keygen.c - build/cmk-keygen: makes an RSA key pair in a token (for the tests and the demo).
- *   cmk-keygen --module M [--token LABEL] --pin-source file:P|env:V --label L [--id HEX]
- *              [--bits 2048] [--ops decrypt|sign|decrypt,sign] [--import KEY.pem|KEY.der]
- *              [--pubout FILE] [--init-args ARGS]
- * --init-args is passed to C_Initialize as pReserved (NSS softokn: "configdir='sql:DIR' ...").
+ *   cmk-keygen --module M [--init-args ARGS] [--token LABEL] --pin-source file:P|env:V
+ *              --label L [--id HEX] [--bits 2048] [--ops decrypt|sign|decrypt,sign]
+ *              [--import KEY.pem|KEY.der] [--pubout FILE]
+ * --init-args is the module's C_Initialize pReserved (NSS softokn: configdir=...); empty: none.
  * --import takes an RSA private key (PEM or DER, read with OpenSSL) into the token as a
  * sensitive, non-extractable key; --pubout writes the public key as PEM.
  */
@@ -19,7 +19,7 @@
 #include "../pkcs11/p11_key.h"
 
 struct opts {
-    const char *module, *token, *pin, *label, *id_hex, *ops_s, *import, *pubout, *init_args;
+    const char *module, *init_args, *token, *pin, *label, *id_hex, *ops_s, *import, *pubout;
     unsigned bits, ops;
     uint8_t id[64];
     size_t id_len;
@@ -27,9 +27,10 @@ struct opts {
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: cmk-keygen --module M [--token LABEL] --pin-source file:P|env:V "
-                    "--label L [--id HEX] [--bits 2048] [--ops decrypt|sign|decrypt,sign] "
-                    "[--import KEY.pem|KEY.der] [--pubout FILE] [--init-args ARGS]\n");
+    fprintf(stderr, "usage: cmk-keygen --module M [--init-args ARGS] [--token LABEL] "
+                    "--pin-source file:P|env:V --label L [--id HEX] [--bits 2048] "
+                    "[--ops decrypt|sign|decrypt,sign] [--import KEY.pem|KEY.der] "
+                    "[--pubout FILE]\n");
     return 2;
 }
 
@@ -41,10 +42,10 @@ static int fail(const char *what)
 
 static int opts_parse(struct opts *o, int argc, char **argv)
 {
-    static const char *names[] = {"--module", "--token",  "--pin-source", "--label",    "--id",
-                                  "--ops",    "--import", "--pubout",     "--init-args"};
-    const char **dst[] = {&o->module, &o->token,  &o->pin,    &o->label,    &o->id_hex,
-                          &o->ops_s,  &o->import, &o->pubout, &o->init_args};
+    static const char *names[] = {"--module", "--init-args", "--token",  "--pin-source", "--label",
+                                  "--id",     "--ops",       "--import", "--pubout"};
+    const char **dst[] = {&o->module, &o->init_args, &o->token,  &o->pin,   &o->label,
+                          &o->id_hex, &o->ops_s,     &o->import, &o->pubout};
     const char *bits = "2048";
 
     for (int i = 1; i < argc; i += 2) {
@@ -213,7 +214,8 @@ int main(int argc, char **argv)
         return usage();
     if (o.token != NULL)
         uri_append(uri, sizeof(uri), "token", (const uint8_t *)o.token, strlen(o.token), 1);
-    rv = p11_module_get(o.module, o.init_args, &m);
+    rv = p11_module_get(o.module,
+                        o.init_args != NULL && o.init_args[0] != '\0' ? o.init_args : NULL, &m);
     if (rv == CKR_OK)
         rv = p11_token_open(m, uri, o.pin, &t);
     if (rv != CKR_OK) {

@@ -1,11 +1,14 @@
 #!/bin/sh
-# tests/run.sh: runs every test of cmk against a throw-away SoftHSM token and adds them up.
-# CUnit programs ($BUILD/tests/test_*) come first, then the end-to-end scripts (tests/e2e/*.sh),
-# which drive the real `openssl` command. Each prints a closing line
+# tests/run.sh: runs every test of cmk against throw-away tokens and adds them up.
+# CUnit programs ($BUILD/tests/test_*) come first, once, against a SoftHSM token; then the
+# end-to-end scripts (tests/e2e/*.sh), which drive the real `openssl` command, once per token
+# kind in CMK_TEST_TOKENS (default "softhsm nss p11kit"; tests/tokens/KIND.sh makes each, in
+# $BUILD/test-token-KIND, or $BUILD/test-token for softhsm), reported as name[kind].
+# Each prints a closing line
 #     cmk-tests: N passed, N failed, N skipped
 # and the last line of this script sums them: "N passed, N failed, N skipped".
 # A program that dies without its closing line counts as one failure.
-# TESTS="pattern" runs only the tests whose file name contains pattern.
+# TESTS="pattern" runs only the tests whose name (with its [kind]) contains pattern.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -13,33 +16,63 @@ export CMK_TOP="$top" CMK_BUILD="$top/$BUILD"
 logs="$top/$BUILD/test-logs"
 mkdir -p "$logs"
 
-tokdir="$top/$BUILD/test-token"
-if ! BUILD=$BUILD sh "$top/softhsm-config/mktoken.sh" "$tokdir" cmk-test >"$logs/mktoken.log" 2>&1; then
-    echo "tests: could not make the test token:" >&2
-    cat "$logs/mktoken.log" >&2
-    echo "0 passed, 1 failed, 0 skipped"
-    exit 1
-fi
-. "$tokdir/env"
+passed=0 failed=0 skipped=0
+# Background servers a token kind started (p11kit): stopped by their own pids however this ends.
+servers=""
+tokens_stop() {
+    for pid in $servers; do kill "$pid" 2>/dev/null; done
+    servers=""
+}
+trap tokens_stop EXIT
+trap 'exit 130' INT TERM
+
+# token_use KIND: makes a throw-away token of KIND (once a run) and sources its env. 1 when it
+# cannot.
+made=""
+token_use() {
+    dir="$top/$BUILD/test-token-$1"
+    [ "$1" = softhsm ] && dir="$top/$BUILD/test-token"
+    # What one kind's env exports must not leak into the next; nor may the tools that make a
+    # token (openssl rand, certutil) load the last kind's cmk.so (a sanitized build, unpreloaded).
+    unset SOFTHSM2_CONF P11_KIT_SERVER_ADDRESS CMK_TEST_SERVER_PID_FILE CMK_TEST_INIT_ARGS \
+        OPENSSL_CONF
+    case " $made " in *" $1 "*)
+        . "$dir/env"
+        export CMK_AUDIT_LOG="$dir/audit.log"
+        return 0
+        ;;
+    esac
+    made="$made $1"
+    if ! BUILD=$BUILD sh "$top/tests/tokens/$1.sh" "$dir" >"$logs/token-$1.log" 2>&1; then
+        [ -f "$dir/p11-kit-server.pid" ] && servers="$servers $(cat "$dir/p11-kit-server.pid")"
+        echo "FAIL: could not make the $1 test token (tests/tokens/$1.sh):"
+        cat "$logs/token-$1.log"
+        failed=$((failed + 1))
+        return 1
+    fi
+    . "$dir/env"
+    [ -z "${CMK_TEST_SERVER_PID_FILE:-}" ] || servers="$servers $(cat "$CMK_TEST_SERVER_PID_FILE")"
+    # cmk (and the provider it loads) record key operations in an audit log: the tests' go
+    # beside the throw-away token, never into the user's own (~/.local/share/cmk/audit.log).
+    export CMK_AUDIT_LOG="$dir/audit.log"
+}
+
 # No test may touch the user's own files: the embedded token and its audit log live under HOME.
 export HOME="$top/$BUILD/test-home" XDG_DATA_HOME="$top/$BUILD/test-home/.local/share"
 rm -rf "$HOME" && mkdir -p "$HOME"
-# cmk (and the provider it loads) record key operations in an audit log: the tests' go beside
-# the throw-away token, never into the user's own (~/.local/share/cmk/audit.log).
-export CMK_AUDIT_LOG="$tokdir/audit.log"
 
-passed=0 failed=0 skipped=0
 run_one() { # name command...
     name=$1
     shift
     case "$name" in *"${TESTS:-}"*) ;; *) return 0 ;; esac
+    log="$logs/$(printf %s "$name" | tr '[]' '-_').log"
     printf '=== %s\n' "$name"
     t0=$(date +%s)
-    timeout "${CMK_TEST_TIMEOUT:-600}" "$@" >"$logs/$name.log" 2>&1
+    timeout "${CMK_TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1
     rc=$?
-    cat "$logs/$name.log"
+    cat "$log"
     echo "($name: $(($(date +%s) - t0)) s)"
-    line=$(grep -E '^cmk-tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$logs/$name.log" | tail -n 1)
+    line=$(grep -E '^cmk-tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1)
     if [ -z "$line" ]; then
         echo "FAIL: $name exited $rc without its closing line"
         failed=$((failed + 1))
@@ -61,6 +94,7 @@ vg=
 [ -n "${CMK_TEST_VALGRIND:-}" ] &&
     vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
         --show-leak-kinds=definite --gen-suppressions=all --suppressions=$top/tests/valgrind.supp"
+token_use softhsm || { echo "$passed passed, $failed failed, $skipped skipped"; exit 1; }
 for t in "$top/$BUILD"/tests/test_*; do
     # shellcheck disable=SC2086
     [ -x "$t" ] && run_one "$(basename "$t")" $vg "$t"
@@ -86,10 +120,25 @@ case "$BUILD" in
     ;;
 *) e2e_preload= ;;
 esac
-for t in "$top"/tests/e2e/*.sh; do
-    case "$t" in */lib.sh) continue ;; esac
-    run_one "$(basename "$t" .sh)" env ${e2e_preload:+LD_PRELOAD=$e2e_preload} sh "$t"
+for kind in ${CMK_TEST_TOKENS-softhsm nss p11kit}; do
+    # a kind's token is made only when one of its scripts is to run
+    wanted=0
+    for t in "$top"/tests/e2e/*.sh; do
+        case "$t" in */lib.sh) continue ;; esac
+        case "$(basename "$t" .sh)[$kind]" in *"${TESTS:-}"*) wanted=1 ;; esac
+    done
+    [ "$wanted" -eq 1 ] || continue
+    k0=$(date +%s)
+    if token_use "$kind"; then
+        for t in "$top"/tests/e2e/*.sh; do
+            case "$t" in */lib.sh) continue ;; esac
+            run_one "$(basename "$t" .sh)[$kind]" env ${e2e_preload:+LD_PRELOAD=$e2e_preload} sh "$t"
+        done
+    fi
+    tokens_stop
+    times="${times:-}${times:+, }$kind $(($(date +%s) - k0)) s"
 done
+[ -z "${times:-}" ] || echo "(end-to-end time per token kind: $times)"
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -3,11 +3,9 @@
 # streams, under a key made in the test token; every tampering refused with nothing written.
 . "$(dirname "$0")/lib.sh"
 
-cmk() { "$BUILD_DIR/cmk" --module "$CMK_TEST_MODULE" --token "pkcs11:token=$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" "$@"; }
+cmk() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"; }
 key=files-$$
-"$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --token "$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" --label "$key" --id 0a0b >/dev/null
+keygen "$key" --id 0a0b >/dev/null
 cd "$WORK"
 
 # Round trips at every size around the chunk boundary (4 KiB chunks keep the files small).
@@ -24,10 +22,8 @@ done
 
 head -c 300000 /dev/urandom >big
 check "a stream from stdin to stdout" sh -c \
-    "'$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-     --pin-source 'file:$CMK_TEST_PIN_FILE' encrypt --key $key <big >big.stream &&
-     '$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-     --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt <big.stream | cmp -s - big"
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' encrypt --key $key <big >big.stream &&
+     '$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' decrypt <big.stream | cmp -s - big"
 
 mkdir many && for i in 1 2 3 4 5; do head -c $((i * 1000)) /dev/urandom >"many/$i"; done
 if cmk encrypt --key "$key" many/1 many/2 many/3 many/4 many/5 &&
@@ -72,20 +68,17 @@ check "rewrap replaces the header in place" cmk rewrap sealed.cmk
 tail -c +$((hdr + 1)) sealed.cmk >body.after
 check "rewrap leaves the body as it was" cmp -s body.before body.after
 check "a rewrapped file still decrypts" sh -c \
-    "'$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-     --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o out3 sealed.cmk && cmp -s out3 big"
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' decrypt -o out3 sealed.cmk && cmp -s out3 big"
 refuse "a PIN on the command line is refused" "never goes on the command line" \
     "$BUILD_DIR/cmk" --pin 1234 encrypt --key "$key" big
 refuse "a missing key is named" "no key named 'nokey'" cmk encrypt --key nokey big
 
 # One token operation per call, however many files; key-cache-seconds 0 asks for every file.
 check "decrypting five files costs one token operation" sh -c \
-    "'$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-     --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt --json --force many/*.cmk |
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' decrypt --json --force many/*.cmk |
      grep -q '\"files\":5,\"failed\":0,\"token_operations\":1}'"
 check "... and five with --key-cache-seconds 0" sh -c \
-    "'$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-     --pin-source 'file:$CMK_TEST_PIN_FILE' --key-cache-seconds 0 decrypt --json --force \
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' --key-cache-seconds 0 decrypt --json --force \
      many/*.cmk | grep -q '\"token_operations\":5}'"
 
 # Constant memory: a file far larger than the address space cmk is allowed streams through.
@@ -94,11 +87,9 @@ case "${CMK_TEST_SANITIZE:-}" in
 *)
     head -c 268435456 /dev/zero >huge
     check "a 256 MiB file under a 160 MiB address-space limit" sh -c \
-        "ulimit -v 163840 && '$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' \
-         --token 'pkcs11:token=$CMK_TEST_TOKEN' --pin-source 'file:$CMK_TEST_PIN_FILE' \
+        "ulimit -v 163840 && '$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' \
          encrypt --key $key --threads 2 -o huge.cmk huge &&
-         '$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-         --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o - huge.cmk | cmp -s - huge"
+         '$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' decrypt -o - huge.cmk | cmp -s - huge"
     rm -f huge huge.cmk
     ;;
 esac
@@ -137,14 +128,10 @@ sleep 0.02
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 check "SIGKILL during rewrap leaves the file readable" sh -c \
-    "'$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-     --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o victim.r victim.cmk2 && cmp -s victim.r victim"
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' decrypt -o victim.r victim.cmk2 && cmp -s victim.r victim"
 check "SIGTERM removes the temporary file" sh -c \
-    "'$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-     --pin-source 'file:$CMK_TEST_PIN_FILE' encrypt --key $key -o victim.t victim & p=\$!;
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' encrypt --key $key -o victim.t victim & p=\$!;
      sleep 0.05; kill -TERM \$p; wait \$p; ! ls -a | grep -q 'victim.t.cmk-tmp'"
 check "--sync writes durably and round-trips" sh -c \
-    "'$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-     --pin-source 'file:$CMK_TEST_PIN_FILE' encrypt --sync --key $key -o synced.cmk big &&
-     '$BUILD_DIR/cmk' --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-     --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt --sync -o synced synced.cmk && cmp -s synced big"
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' encrypt --sync --key $key -o synced.cmk big &&
+     '$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' decrypt --sync -o synced synced.cmk && cmp -s synced big"

@@ -11,8 +11,7 @@ mkdir -p "$HOME"
 unset CMK_CONFIG CMK_AUDIT_LOG
 LOG="$XDG_DATA_HOME/cmk/audit.log"
 cmk() {
-    "$CMK_BUILD/cmk" --module "$CMK_TEST_MODULE" --token "pkcs11:token=$CMK_TEST_TOKEN" \
-        --pin-source "file:$CMK_TEST_PIN_FILE" "$@"
+    "$CMK_BUILD/cmk" --config "$CMK_TEST_CMK_CONF" "$@"
 }
 p11() {
     pkcs11-tool --module "$CMK_TEST_MODULE" --token-label "$CMK_TEST_TOKEN" \
@@ -43,6 +42,8 @@ exits() { # exits NAME CODE COMMAND...: ok when COMMAND exits with CODE
     if [ "$_rc" -eq "$_c" ]; then ok "$_n"; else fail "$_n" "exit $_rc, wanted $_c: $(tail -n 2 "$WORK/out")"; fi
 }
 command -v pkcs11-tool >/dev/null || { skip "cmk key" "pkcs11-tool (opensc) is not installed"; exit 0; }
+need key-state "cmk key"
+need pkcs11-tool "cmk key (checked from outside with pkcs11-tool)"
 command -v python3 >/dev/null || { skip "cmk key" "python3 is not installed (reads --json)"; exit 0; }
 
 k=app-$$ imp=byok-$$
@@ -79,7 +80,7 @@ check "pkcs11-tool: the imported key is sensitive but not local" sh -c \
     "pkcs11-tool --module '$CMK_TEST_MODULE' --token-label '$CMK_TEST_TOKEN' --pin \$(cat '$CMK_TEST_PIN_FILE') -O 2>/dev/null | grep -A3 'ID: *$vi' | grep 'Access:' | grep -v local | grep -q sensitive"
 check "cmk key create --import takes DER too" cmk key create "der-$$" --kty RSA --import "$WORK/mine.der"
 exits "importing a 1024-bit key is refused" 2 sh -c \
-    "openssl genrsa -out '$WORK/small.pem' 1024 2>/dev/null; \"\$0\" --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' --pin-source 'file:$CMK_TEST_PIN_FILE' key create 'small-$$' --import '$WORK/small.pem'" \
+    "openssl genrsa -out '$WORK/small.pem' 1024 2>/dev/null; \"\$0\" --config '$CMK_TEST_CMK_CONF' key create 'small-$$' --import '$WORK/small.pem'" \
     "$CMK_BUILD/cmk"
 expect "public: the PEM's SHA-256 SPKI fingerprint is the one show reports" \
     "$(field "$imp" 'd["versions"][0]["fingerprint_sha256"]')" \
@@ -119,8 +120,7 @@ cmk key create "$due" --rotate-after 1 >/dev/null
 vd=$(field "$due" 'd["current_version"]')
 p11 --login --delete-object --type privkey --id "$vd" >/dev/null
 p11 --login --delete-object --type pubkey --id "$vd" >/dev/null
-"$CMK_BUILD/cmk-keygen" --module "$CMK_TEST_MODULE" --token "$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" --label "$due" --id 0005af3107a4000000000001 \
+keygen "$due" --id 0005af3107a4000000000001 \
     --ops decrypt >/dev/null 2>&1
 exits "cmk key check reports the overdue rotation (exit 1)" 1 cmk key check --within 0
 cp "$WORK/out" "$WORK/check.out"
@@ -207,16 +207,16 @@ exits "purge --due purges nothing still in retention" 0 cmk key purge --due
 expect "... the protected key is still there" "1" "$(objects "$pp" Data)"
 
 # --- list / json ------------------------------------------------------------------------------
-check "list --json is a keys array" sh -c "\"\$0\" --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' --pin-source 'file:$CMK_TEST_PIN_FILE' key list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert isinstance(d[\"keys\"], list) and all(\"versions\" in k for k in d[\"keys\"])'" "$CMK_BUILD/cmk"
+check "list --json is a keys array" sh -c "\"\$0\" --config '$CMK_TEST_CMK_CONF' key list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert isinstance(d[\"keys\"], list) and all(\"versions\" in k for k in d[\"keys\"])'" "$CMK_BUILD/cmk"
 exits "an unknown key verb is a usage error" 2 cmk key frobnicate
 
 # --- audit ------------------------------------------------------------------------------------
 check "the audit log verifies" cmk audit verify
 check "audit --key lists the key's create, rotate, disable, refusals" sh -c \
-    "\"\$0\" --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' --pin-source 'file:$CMK_TEST_PIN_FILE' audit --key '$k' --json | python3 -c 'import json,sys; ops={(r[\"op\"], r[\"outcome\"]) for r in json.load(sys.stdin)[\"records\"]}; need={(\"create\",\"ok\"),(\"rotate\",\"ok\"),(\"disable\",\"ok\"),(\"enable\",\"ok\"),(\"delete\",\"ok\"),(\"recover\",\"ok\"),(\"create\",\"refused\"),(\"wrap\",\"refused\")}; assert need <= ops, need - ops'" \
+    "\"\$0\" --config '$CMK_TEST_CMK_CONF' audit --key '$k' --json | python3 -c 'import json,sys; ops={(r[\"op\"], r[\"outcome\"]) for r in json.load(sys.stdin)[\"records\"]}; need={(\"create\",\"ok\"),(\"rotate\",\"ok\"),(\"disable\",\"ok\"),(\"enable\",\"ok\"),(\"delete\",\"ok\"),(\"recover\",\"ok\"),(\"create\",\"refused\"),(\"wrap\",\"refused\")}; assert need <= ops, need - ops'" \
     "$CMK_BUILD/cmk"
 check "audit --since tomorrow lists nothing" sh -c \
-    "test \$(\"\$0\" --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' --pin-source 'file:$CMK_TEST_PIN_FILE' audit --since +1d | wc -l) -eq 0" "$CMK_BUILD/cmk"
+    "test \$(\"\$0\" --config '$CMK_TEST_CMK_CONF' audit --since +1d | wc -l) -eq 0" "$CMK_BUILD/cmk"
 cp "$LOG" "$WORK/log.orig"
 cp "$LOG.head" "$WORK/head.orig"
 restore() { cp "$WORK/log.orig" "$LOG" && cp "$WORK/head.orig" "$LOG.head"; }

@@ -9,6 +9,7 @@ export HOME="$WORK/home" XDG_DATA_HOME="$WORK/xdg"
 mkdir -p "$HOME"
 unset CMK_CONFIG CMK_AUDIT_LOG SOFTHSM2_CONF
 CMK="$CMK_BUILD/cmk"
+need key-state "cmk key settings"
 
 check "a new user creates a key in the embedded token at once" "$CMK" key create first
 check "the embedded token lives under XDG_DATA_HOME/cmk" test -f "$XDG_DATA_HOME/cmk/softhsm2.conf"

@@ -5,18 +5,15 @@
 cd "$WORK"
 pin=$(cat "$CMK_TEST_PIN_FILE")
 key=secrets-$$
-"$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --token "$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" --label "$key" --id 5e >/dev/null
-cmk() { "$BUILD_DIR/cmk" --module "$CMK_TEST_MODULE" --token "pkcs11:token=$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" "$@"; }
+keygen "$key" --id 5e >/dev/null
+cmk() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"; }
 head -c 20000000 /dev/urandom >data
 cmk encrypt --key "$key" -o data.cmk data 2>err.enc
 
 # A decrypt to a pipe nobody reads stays blocked with its keys in memory: look at it then.
 mkfifo pipe
 # (the binary itself, not the function, so that $! is cmk's own pid)
-"$BUILD_DIR/cmk" --module "$CMK_TEST_MODULE" --token "pkcs11:token=$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" decrypt -o - data.cmk >pipe 2>err.dec &
+"$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" decrypt -o - data.cmk >pipe 2>err.dec &
 pid=$!
 exec 3<pipe # open the reading end, read nothing yet
 i=0
@@ -37,8 +34,7 @@ cat <&3 >/dev/null
 exec 3<&-
 wait "$pid"
 check "the PIN is not on cmk's output" sh -c "! grep -qF '$pin' err.enc err.dec"
-"$BUILD_DIR/cmk" --module "$CMK_TEST_MODULE" --token "pkcs11:token=$CMK_TEST_TOKEN" \
-    --pin-source "file:/nonexistent" encrypt --key "$key" data 2>err.nopin
+"$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" --pin-source "file:/nonexistent" encrypt --key "$key" data 2>err.nopin
 check "nor when the PIN source fails" sh -c "! grep -qF '$pin' err.nopin"
 if [ -n "${CMK_AUDIT_LOG:-}" ] && [ -f "$CMK_AUDIT_LOG" ]; then
     check "the PIN is not in the audit trail" sh -c "! grep -qF '$pin' '$CMK_AUDIT_LOG'"

@@ -9,11 +9,9 @@
 cd "$WORK"
 key="disk-$$"
 cmk() {
-    "$BUILD_DIR/cmk" --module "$CMK_TEST_MODULE" --token "pkcs11:token=$CMK_TEST_TOKEN" \
-        --pin-source "file:$CMK_TEST_PIN_FILE" "$@"
+    "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"
 }
-"$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --token "$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" --label "$key" --id 0a01 >/dev/null ||
+keygen "$key" --id 0a01 >/dev/null ||
     { fail "make the CMK" "cmk-keygen failed"; exit 1; }
 head -c 3000000 /dev/urandom >big
 sum=$(cksum <big)

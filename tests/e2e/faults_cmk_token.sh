@@ -10,8 +10,7 @@ fm="$BUILD_DIR/cmk-faultmod.so"
 key="tokfault-$$"
 [ -f "$fm" ] || { skip "fault module" "no $fm (make tests builds it)"; exit 0; }
 cmk() { # cmk through the fault module
-    "$BUILD_DIR/cmk" --module "$fm" --token "pkcs11:token=$CMK_TEST_TOKEN" \
-        --pin-source "file:$CMK_TEST_PIN_FILE" "$@"
+    "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" --module "$fm" "$@"
 }
 export CMK_FAULT_MODULE="$CMK_TEST_MODULE" CMK_FAULT_CONTROL="$WORK/control" CMK_FAULT_LOG="$WORK/log"
 arm() { # arm RULE...: replaces the rules, empties the log
@@ -20,8 +19,7 @@ arm() { # arm RULE...: replaces the rules, empties the log
 fired() { # fired WHAT: how many faults the log shows starting with WHAT
     grep -c "^$1" log 2>/dev/null || true
 }
-"$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --token "$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" --label "$key" --id 0a01 >/dev/null ||
+keygen "$key" --id 0a01 >/dev/null ||
     { fail "make the CMK" "cmk-keygen failed"; exit 1; }
 head -c 300000 /dev/urandom >data
 arm ""
@@ -39,8 +37,7 @@ nothing() {
 
 arm "C_Decrypt once CKR_SESSION_HANDLE_INVALID"
 check "decrypt: one lost session is mended" sh -c \
-    "'$BUILD_DIR/cmk' --module '$fm' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-    --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o out.1 data.cmk && cmp data out.1"
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' --module '$fm' decrypt -o out.1 data.cmk && cmp data out.1"
 check "decrypt: ... the fault fired once" test "$(fired 'C_Decrypt CKR_SESSION_HANDLE_INVALID')" -eq 1
 
 arm "C_Encrypt once CKR_SESSION_HANDLE_INVALID"
@@ -48,8 +45,7 @@ check "encrypt: one lost session is mended" cmk encrypt --key "$key" -o data.2.c
 check "encrypt: ... the fault fired once" test "$(fired 'C_Encrypt CKR_SESSION_HANDLE_INVALID')" -eq 1
 arm ""
 check "encrypt: ... and the file decrypts" sh -c \
-    "'$BUILD_DIR/cmk' --module '$fm' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-    --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o out.2 data.2.cmk && cmp data out.2"
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' --module '$fm' decrypt -o out.2 data.2.cmk && cmp data out.2"
 
 arm "C_Decrypt always CKR_DEVICE_REMOVED"
 refuse "decrypt: a device removed for good is named" \
@@ -78,8 +74,7 @@ check "rewrap: one lost session is mended" cmk rewrap rw.cmk
 check "rewrap: ... the file is rewrapped" sh -c "! cmp -s data.cmk rw.cmk"
 arm ""
 check "rewrap: ... and decrypts" sh -c \
-    "'$BUILD_DIR/cmk' --module '$fm' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-    --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o out.rw rw.cmk && cmp data out.rw"
+    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' --module '$fm' decrypt -o out.rw rw.cmk && cmp data out.rw"
 cp rw.cmk rw.before
 for rule in "C_Decrypt always CKR_DEVICE_REMOVED" "C_Encrypt always CKR_DEVICE_MEMORY" \
     "token removed"; do

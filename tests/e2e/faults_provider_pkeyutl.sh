@@ -9,8 +9,7 @@ fm="$BUILD_DIR/cmk-faultmod.so"
 label="fault-$$"
 key="pkcs11:token=$CMK_TEST_TOKEN;object=$label"
 [ -f "$fm" ] || { skip "fault module" "no $fm (make tests builds it)"; exit 0; }
-"$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --token "$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" --label "$label" --pubout pub.pem >/dev/null ||
+keygen "$label" --pubout pub.pem >/dev/null ||
     { fail "make the CMK" "cmk-keygen failed"; exit 1; }
 
 # The provider loads the fault module, which forwards to the real one.

@@ -1,7 +1,11 @@
 # tests/e2e/lib.sh: sourced by every end-to-end script. Each script reads like a user's session:
-# it runs the real `openssl` command (and later `cmk`) against the token tests/run.sh made, and
-# says for each step `ok NAME`, `fail NAME WHY` or `skip NAME WHY`. At exit it prints the closing
-# line tests/run.sh adds up. The token's settings are in $CMK_TEST_DIR/env (source it to replay).
+# it runs the real `openssl` command and `cmk` against the token tests/run.sh made, and says for
+# each step `ok NAME`, `fail NAME WHY` or `skip NAME WHY`. At exit it prints the closing line
+# tests/run.sh adds up. The token's settings are in $CMK_TEST_DIR/env (source it to replay):
+# CMK_TEST_TOKEN_KIND (softhsm, nss, p11kit: tests/tokens/), CMK_TEST_MODULE and
+# CMK_TEST_INIT_ARGS (the module and its C_Initialize init args, empty for none),
+# CMK_TEST_TOKEN (its label), CMK_TEST_PIN_FILE, OPENSSL_CONF (loads cmk for it) and
+# CMK_TEST_CMK_CONF (the same token for `cmk --config`).
 set -u
 : "${CMK_TOP:?run through tests/run.sh (make check)}"
 : "${CMK_TEST_DIR:?run through tests/run.sh (make check)}"
@@ -42,7 +46,29 @@ refuse() {
 keygen() {
     _label=$1
     shift
-    "$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --token "$CMK_TEST_TOKEN" \
-        --pin-source "file:$CMK_TEST_PIN_FILE" --label "$_label" "$@" >"$WORK/keygen.log" 2>&1 ||
+    "$BUILD_DIR/cmk-keygen" --module "$CMK_TEST_MODULE" --init-args "${CMK_TEST_INIT_ARGS:-}" \
+        --token "$CMK_TEST_TOKEN" --pin-source "file:$CMK_TEST_PIN_FILE" --label "$_label" "$@" >"$WORK/keygen.log" 2>&1 ||
         { cat "$WORK/keygen.log" >&2; return 1; }
+}
+
+# What a token kind lacks, each with its evidence: a script (or a step) that needs it says so
+# and skips on the kinds without it. `need WHAT NAME` skips NAME and ends the script.
+lacks() { # lacks WHAT: why this kind cannot do WHAT; nothing (status 1) when it can
+    case "${CMK_TEST_TOKEN_KIND:-softhsm}:$1" in
+    nss:key-state)
+        # NSS 3.87 softokn: C_CreateObject of a CKO_DATA object with CKA_TOKEN true returns
+        # CKR_ATTRIBUTE_VALUE_INVALID (it keeps only session data objects)
+        echo "NSS softokn keeps no token data objects (CKO_DATA), where cmk key keeps a key's state" ;;
+    nss:pkcs11-tool)
+        echo "pkcs11-tool cannot give NSS softokn its init args (C_Initialize(NULL): CKR_ARGUMENTS_BAD)" ;;
+    nss:token-init | p11kit:token-init)
+        echo "only SoftHSM makes new tokens in free slots (NSS has none; p11-kit server serves one token)" ;;
+    *) return 1 ;;
+    esac
+}
+need() { # need WHAT NAME: skips NAME and ends the script when this token kind lacks WHAT
+    if _why=$(lacks "$1"); then
+        skip "$2" "$_why"
+        exit 0
+    fi
 }

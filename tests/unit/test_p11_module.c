@@ -69,6 +69,34 @@ static void test_module_softhsm_is_never_finalized(void)
     p11_module_put(m);
 }
 
+/* What SoftHSM itself gets wrong is known from its token info too: behind p11-kit's client,
+ * C_GetInfo names p11-kit (tests/e2e/rsa_hsm_pkeyutl_oaep.sh[p11kit]). */
+static void test_module_token_quirks_follow_the_token(void)
+{
+    CK_TOKEN_INFO ti;
+    p11_module *m = NULL;
+    p11_token *t = NULL;
+    char uri[64];
+
+    memset(&ti, ' ', sizeof(ti));
+    memcpy(ti.manufacturerID, "SoftHSM project", 15);
+    ti.firmwareVersion = (CK_VERSION){2, 6};
+    CU_ASSERT_TRUE(p11_quirks_token_get(&ti) & P11_QUIRK_OAEP_NO_LABEL);
+    ti.firmwareVersion = (CK_VERSION){2, 7};
+    CU_ASSERT_EQUAL(p11_quirks_token_get(&ti), 0);
+    memcpy(ti.manufacturerID, "Mozilla Foundation", 18);
+    ti.firmwareVersion = (CK_VERSION){0, 0};
+    CU_ASSERT_EQUAL(p11_quirks_token_get(&ti), 0);
+
+    snprintf(uri, sizeof(uri), "pkcs11:token=%s", testlib_env("CMK_TEST_TOKEN"));
+    CU_ASSERT_EQUAL_FATAL(p11_module_get(testlib_env("CMK_TEST_MODULE"), NULL, &m), CKR_OK);
+    CU_ASSERT_EQUAL_FATAL(p11_token_open(m, uri, NULL, &t), CKR_OK);
+    CU_ASSERT_TRUE(t->quirks & P11_QUIRK_OAEP_NO_LABEL);
+    CU_ASSERT_TRUE(t->quirks & P11_QUIRK_NO_FINALIZE); /* the module's, too */
+    p11_token_free(t);
+    p11_module_put(m);
+}
+
 static void test_module_last_put_leaves_softhsm_usable(void)
 {
     p11_module *m = NULL;
@@ -98,6 +126,8 @@ int main(void)
     CU_add_test(s, "module_unknown_name_fails_clearly", test_module_unknown_name_fails_clearly);
     CU_add_test(s, "module_other_init_args_refused", test_module_other_init_args_refused);
     CU_add_test(s, "module_softhsm_is_never_finalized", test_module_softhsm_is_never_finalized);
+    CU_add_test(s, "module_token_quirks_follow_the_token",
+                test_module_token_quirks_follow_the_token);
     CU_add_test(s, "module_last_put_leaves_softhsm_usable",
                 test_module_last_put_leaves_softhsm_usable);
     return testlib_run();
