@@ -4,8 +4,7 @@
 # CKA_ID: a key without one is refused with one line saying so, and nothing is written.
 . "$(dirname "$0")/lib.sh"
 
-cmk() { "$BUILD_DIR/cmk" --module "$CMK_TEST_MODULE" --token "pkcs11:token=$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" "$@"; }
+cmk() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"; }
 cd "$WORK"
 printf 'payload' >plain
 
@@ -21,11 +20,9 @@ else
 fi
 if keygen "withid-$$" --id c0ffee; then
     check "a key with a CKA_ID encrypts and decrypts" sh -c \
-        "\"$BUILD_DIR/cmk\" --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-            --pin-source 'file:$CMK_TEST_PIN_FILE' encrypt --key 'withid-$$' -o id.cmk plain &&
+        "\"$BUILD_DIR/cmk\" --config '$CMK_TEST_CMK_CONF' encrypt --key 'withid-$$' -o id.cmk plain &&
          \"$BUILD_DIR/cmk\" inspect id.cmk | grep -q c0ffee &&
-         \"$BUILD_DIR/cmk\" --module '$CMK_TEST_MODULE' --token 'pkcs11:token=$CMK_TEST_TOKEN' \
-            --pin-source 'file:$CMK_TEST_PIN_FILE' decrypt -o - id.cmk | grep -qx payload"
+         \"$BUILD_DIR/cmk\" --config '$CMK_TEST_CMK_CONF' decrypt -o - id.cmk | grep -qx payload"
 else
     fail "a key with a CKA_ID" "cmk-keygen could not make it"
 fi

@@ -99,8 +99,8 @@ check "the inputs are intact" test "$(cksum data data.cmk)" = "$sums"
 # bound only: a loaded machine makes it later, never earlier).
 arm "C_Login delay 1500ms"
 t0=$(date +%s%N)
-"$BUILD_DIR/cmk" --module "$fm" --token "pkcs11:token=$CMK_TEST_TOKEN" \
-    --pin-source "file:$CMK_TEST_PIN_FILE" encrypt --key "$key" -o term.cmk data 2>/dev/null &
+"$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" --module "$fm" encrypt --key "$key" -o term.cmk \
+    data 2>/dev/null &
 pid=$! # cmk itself, not a subshell
 sleep 0.3
 kill -TERM "$pid"

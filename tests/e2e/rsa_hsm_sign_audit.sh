@@ -6,6 +6,7 @@
 # openssl.cnf section every signature and refusal is recorded, in a chain `cmk audit verify`
 # accepts.
 . "$(dirname "$0")/lib.sh"
+need key-state "signing under cmk key's state"
 cd "$WORK"
 export HOME="$WORK/home" XDG_DATA_HOME="$WORK/xdg"
 mkdir -p "$HOME"
