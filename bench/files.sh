@@ -11,7 +11,8 @@
 # Before every timed command its output is removed and `sync` runs (untimed), so one case's
 # writeback does not land in the next one's time; a warm-up round is not counted.
 # CMK_BENCH_FILE_MB (default 1024), CMK_BENCH_ROUNDS (default 3), CMK_BENCH_CHUNKS (chunk sizes
-# to compare, bytes), CMK_BENCH_FILES (default 10000) tune it.
+# to compare, bytes), CMK_BENCH_FILES (default 10000) tune it; CMK_BENCH_KEEP=DIR keeps each
+# round's figures (seconds, peak KiB, CPU seconds per line) there.
 set -eu
 : "${CMK_BUILD:?run through make bench}"
 mb=${CMK_BENCH_FILE_MB:-1024}
@@ -122,6 +123,7 @@ for c in $chunks; do
 done
 peak=$(cat "$d"/t/cmk_* "$d"/t/enc_* "$d"/t/dec_* | sort -n -k2 | tail -n1 | awk '{printf "%.1f", $2 / 1024}')
 echo "  cmk peak memory, every case above: $peak MiB  [< 64 MiB]"
+[ -z "${CMK_BENCH_KEEP:-}" ] || cp -r "$d/t" "$CMK_BENCH_KEEP" # every round's figures
 rm -f "$d/o" "$d/c" "$f.age"
 
 mkdir "$d/many" "$d/copy"

@@ -1,32 +1,47 @@
 /* pipeline.c - records of a stream on worker threads that take turns: reads in order, the
- * transform in place, writes in order; see pipeline.h. */
+ * transform, writes in order; see pipeline.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include "fdio.h"
 #include "pipeline.h"
 
-/* Each worker reads, transforms and writes its own record in one buffer, so the record stays
- * in that core's cache from read(2) to write(2); handing it to another thread cost 10-25% more
- * CPU time (docs/benchmarks.md, "Files"). */
+/* The kernel copies between the page cache and a buffer at half speed when the two are not at
+ * the same offset within a page (a sealed chunk is 16 bytes longer than a plain one, so one
+ * side of every cmk record is off by some multiple of 16): each record is read to, and written
+ * from, the same offset within a page as its place in the file, and the cipher, which costs
+ * the same either way, moves it from one buffer to the other (docs/benchmarks.md, "Files"). */
+#define PL_ALIGN 4096
+
+#ifndef PL_SPIN_NS
+#define PL_SPIN_NS 200000
+#endif
+
+/* Each worker reads, transforms and writes its own record, so the record stays in that core's
+ * cache from read(2) to write(2); handing it to another thread cost 10-25% more CPU time
+ * (docs/benchmarks.md, "Files"). */
 typedef struct pl_worker {
     struct pl_run *r;
     unsigned id;
     pthread_t tid;
-    uint8_t *buf;   /* mmap'ed: pages appear only where touched */
-    size_t touched; /* how much of buf to wipe at the end */
+    uint8_t *in, *out;              /* one mmap: pages appear only where touched */
+    size_t in_touched, out_touched; /* how much of each to wipe at the end */
     int read_errno;
 } pl_worker;
 
 typedef struct pl_run {
     const env_pipeline_cfg *cfg;
     int in_fd, out_fd;
-    pthread_mutex_t read_lock; /* held across a claim and its read: reads in record order */
-    pthread_mutex_t lock;      /* guards what follows */
+    uint64_t in_start, out_start; /* file offsets of record 0 (0 for a pipe) */
+    size_t buf_bytes;             /* each of a worker's two buffers */
+    pthread_mutex_t read_lock;    /* held across a claim and its read: reads in record order */
+    pthread_mutex_t lock;         /* guards what follows */
     pthread_cond_t turn;
     uint64_t next_read, next_write;
     int eof;     /* the last record, or a failed read, is claimed: claim no more */
@@ -38,28 +53,38 @@ typedef struct pl_run {
 
 static int buf_map(pl_worker *w, size_t n)
 {
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint8_t *p = mmap(NULL, 2 * n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
     if (p == MAP_FAILED)
         return 0;
-    (void)madvise(p, n, MADV_DONTDUMP); /* plaintext stays out of core dumps where it can */
-    w->buf = p;
+    (void)madvise(p, 2 * n, MADV_DONTDUMP); /* plaintext stays out of core dumps where it can */
+    w->in = p;
+    w->out = p + n;
     return 1;
 }
 
 static void buf_unmap(pl_worker *w, size_t n)
 {
-    if (w->buf == NULL)
+    if (w->in == NULL)
         return;
-    OPENSSL_cleanse(w->buf, w->touched);
-    munmap(w->buf, n);
-    w->buf = NULL;
+    OPENSSL_cleanse(w->in, w->in_touched);
+    OPENSSL_cleanse(w->out, w->out_touched);
+    munmap(w->in, 2 * n);
+    w->in = w->out = NULL;
+}
+
+/* Where in a buffer the byte at file offset `at` goes: the same offset within a page. */
+static size_t pl_skew(uint64_t at)
+{
+    return (size_t)(at % PL_ALIGN);
 }
 
 /* Claims the next record and reads it (holding read_lock, so claims and reads are in order).
  * Returns 0 when there is nothing left to claim. */
 static int pl_claim(pl_run *r, pl_worker *w, uint64_t *index, size_t *len, int *last, env_err *e)
 {
+    size_t skew;
+
     pthread_mutex_lock(&r->read_lock);
     pthread_mutex_lock(&r->lock);
     if (r->eof || r->err != ENV_OK) {
@@ -70,13 +95,14 @@ static int pl_claim(pl_run *r, pl_worker *w, uint64_t *index, size_t *len, int *
     *index = r->next_read++;
     pthread_mutex_unlock(&r->lock);
     *e = ENV_OK;
-    if (!env_fd_read(r->in_fd, w->buf, r->cfg->record_bytes, len)) {
+    skew = pl_skew(r->in_start + *index * r->cfg->record_bytes);
+    if (!env_fd_read(r->in_fd, w->in + skew, r->cfg->record_bytes, len)) {
         *e = ENV_E_READ;
         w->read_errno = errno;
     }
     *last = *e != ENV_OK || *len < r->cfg->record_bytes;
-    if (*len > w->touched)
-        w->touched = *len;
+    if (skew + *len > w->in_touched)
+        w->in_touched = skew + *len;
     if (*last) {
         pthread_mutex_lock(&r->lock);
         r->eof = 1;
@@ -86,11 +112,40 @@ static int pl_claim(pl_run *r, pl_worker *w, uint64_t *index, size_t *len, int *
     return 1;
 }
 
+static uint64_t pl_now_ns(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* The turn usually comes within another record's write (about 0.2 ms a MiB), and a sleeper's
+ * wake-up costs tens of microseconds on a VM, per record: so a writer-to-be first spins that
+ * long, then sleeps (measured: docs/benchmarks.md, "Files"). */
+static void pl_turn_spin(pl_run *r, uint64_t i)
+{
+    uint64_t until = 0;
+
+    for (unsigned k = 1; __atomic_load_n(&r->next_write, __ATOMIC_ACQUIRE) != i; k++) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+        if (k % 64 != 0)
+            continue;
+        if (until == 0)
+            until = pl_now_ns() + PL_SPIN_NS;
+        else if (pl_now_ns() > until)
+            return;
+    }
+}
+
 /* Waits for record i's turn to write; returns 0 if an earlier record failed instead. */
 static int pl_turn_wait(pl_run *r, uint64_t i)
 {
     int go;
 
+    pl_turn_spin(r, i);
     pthread_mutex_lock(&r->lock);
     while (r->next_write != i && r->err == ENV_OK)
         pthread_cond_wait(&r->turn, &r->lock);
@@ -107,7 +162,7 @@ static void pl_turn_end(pl_run *r, env_err e, int err_errno)
         r->err = e;
         r->err_errno = err_errno;
     }
-    r->next_write++;
+    __atomic_store_n(&r->next_write, r->next_write + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&r->turn);
     pthread_mutex_unlock(&r->lock);
 }
@@ -116,16 +171,21 @@ static void pl_turn_end(pl_run *r, env_err e, int err_errno)
 static void pl_record(pl_run *r, pl_worker *w, uint64_t i, size_t len, int last, env_err e)
 {
     int err_errno = w->read_errno;
+    size_t in_skew = pl_skew(r->in_start + i * r->cfg->record_bytes);
+    size_t out_skew = pl_skew(r->out_start + i * r->cfg->out_record_bytes);
     size_t out_len = 0;
 
     if (e == ENV_OK) {
-        e = r->cfg->fn(r->cfg->arg, w->id, i, last, w->buf, len, &out_len);
-        if (out_len > w->touched)
-            w->touched = out_len;
+        e = r->cfg->fn(r->cfg->arg, w->id, i, last, w->in + in_skew, len, w->out + out_skew,
+                       &out_len);
+        /* Only what fn wrote, failing or not: wiping untouched pages would fault them all in
+         * (a 4 KiB file would cost a whole chunk's pages). */
+        if (out_skew + out_len > w->out_touched)
+            w->out_touched = out_skew + out_len;
     }
     if (!pl_turn_wait(r, i))
         return;
-    if (e == ENV_OK && !env_fd_write(r->out_fd, w->buf, out_len)) {
+    if (e == ENV_OK && !env_fd_write(r->out_fd, w->out + out_skew, out_len)) {
         e = ENV_E_WRITE;
         err_errno = errno;
     }
@@ -150,9 +210,9 @@ static void *pl_work(void *v)
     return NULL;
 }
 
-static unsigned pl_workers(const env_pipeline_cfg *cfg)
+static unsigned pl_workers(const env_pipeline_cfg *cfg, size_t buf_bytes)
 {
-    size_t fit = cfg->max_inflight_bytes / cfg->buf_bytes;
+    size_t fit = cfg->max_inflight_bytes / (2 * buf_bytes);
 
     if (fit < 1)
         fit = 1;
@@ -163,19 +223,18 @@ static unsigned pl_workers(const env_pipeline_cfg *cfg)
  * of one record (most small files) starts none. */
 static env_err pl_run_all(pl_run *r, unsigned n)
 {
-    const env_pipeline_cfg *cfg = r->cfg;
     unsigned started = 1;
     uint64_t i;
     size_t len;
     int last;
     env_err e;
 
-    if (!buf_map(&r->workers[0], cfg->buf_bytes))
+    if (!buf_map(&r->workers[0], r->buf_bytes))
         return ENV_E_NOMEM;
     if (!pl_claim(r, &r->workers[0], &i, &len, &last, &e))
         return ENV_E_NOMEM; /* not reached: record 0 is always there to claim */
     for (; !last && started < n; started++)
-        if (!buf_map(&r->workers[started], cfg->buf_bytes) ||
+        if (!buf_map(&r->workers[started], r->buf_bytes) ||
             pthread_create(&r->workers[started].tid, NULL, pl_work, &r->workers[started]) != 0)
             break; /* fewer workers, still correct */
     pl_record(r, &r->workers[0], i, len, last, e);
@@ -186,12 +245,26 @@ static env_err pl_run_all(pl_run *r, unsigned n)
     return r->err;
 }
 
+/* The offset a descriptor reads or writes at next; 0 for one that has none (a pipe). */
+static uint64_t pl_fd_at(int fd)
+{
+    off_t at = lseek(fd, 0, SEEK_CUR);
+
+    return at < 0 ? 0 : (uint64_t)at;
+}
+
 env_err env_pipeline_run(const env_pipeline_cfg *cfg, int in_fd, int out_fd)
 {
+    size_t big = cfg->record_bytes > cfg->out_max_bytes ? cfg->record_bytes : cfg->out_max_bytes;
     pl_run r = {.cfg = cfg, .in_fd = in_fd, .out_fd = out_fd};
-    unsigned n = pl_workers(cfg);
+    unsigned n;
     env_err e = ENV_E_NOMEM;
     int saved_errno;
+
+    r.buf_bytes = (big + PL_ALIGN) / PL_ALIGN * PL_ALIGN + PL_ALIGN; /* room for any skew */
+    n = pl_workers(cfg, r.buf_bytes);
+    r.in_start = pl_fd_at(in_fd);
+    r.out_start = pl_fd_at(out_fd);
 
     /* Only a hint for the kernel's read-ahead; a pipe refuses it, harmlessly. */
     (void)posix_fadvise(in_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -205,7 +278,7 @@ env_err env_pipeline_run(const env_pipeline_cfg *cfg, int in_fd, int out_fd)
     }
     saved_errno = errno;
     for (unsigned k = 0; r.workers != NULL && k < n; k++)
-        buf_unmap(&r.workers[k], cfg->buf_bytes);
+        buf_unmap(&r.workers[k], r.buf_bytes);
     free(r.workers);
     pthread_cond_destroy(&r.turn);
     pthread_mutex_destroy(&r.lock);

@@ -1,19 +1,20 @@
 /*
  * pipeline.h - the records of one stream on worker threads that take turns: each worker reads a
- * record (in order), transforms it in place, and writes it (in order), so that one worker's
- * write overlaps another's read and cipher (docs/benchmarks.md, "Files", measures why).
+ * record (in order), transforms it, and writes it (in order), so that one worker's write
+ * overlaps another's read and cipher (docs/benchmarks.md, "Files", measures why).
  *
  * env_pipeline_run reads in_fd as records of record_bytes; a record shorter than that (empty
  * included) is the last, and nothing is read after it. Each record is handed to fn on a worker
- * thread, in place, in a buffer of buf_bytes (>= record_bytes; fn may lengthen it up to that,
- * e.g. by a tag); fn says how many bytes to write. Records are written to out_fd in order, each
- * only once fn succeeded on it and on every record before it: the first failure in record order
- * ends the run and is returned, and nothing from that record or after it is written.
+ * thread, with a buffer for its output of out_max_bytes; fn says how many bytes to write, and
+ * makes out_record_bytes of every record but the last. Records are written to out_fd in order,
+ * each only once fn succeeded on it and on every record before it: the first failure in record
+ * order ends the run and is returned, and nothing from that record or after it is written.
  *
- * Memory: one buffer of buf_bytes per worker, and at most max_inflight_bytes of them (but at
- * least one), whatever the length of the stream. Buffers are mapped lazily (a small stream
- * touches only what it reads), kept out of core dumps, and the bytes used are wiped before they
- * are unmapped. The caller's thread is worker 0; a stream of one record starts no other thread.
+ * Memory: two buffers of about max(record_bytes, out_max_bytes) per worker, and at most
+ * max_inflight_bytes of them (but one worker at least), whatever the length of the stream.
+ * Buffers are mapped lazily (a small stream touches only what it reads), kept out of core dumps,
+ * and the bytes used are wiped before they are unmapped. The caller's thread is worker 0; a
+ * stream of one record starts no other thread.
  *
  * Errors: ENV_E_READ and ENV_E_WRITE leave errno as the failing call set it, in the caller's
  * thread; other codes are fn's. Thread safety: fn is called on up to `workers` threads at once,
@@ -27,13 +28,14 @@
 #include <stdint.h>
 #include "stream.h"
 
-/* Transforms record `index` (last: the final one) of len bytes in buf; sets *out_len. */
-typedef env_err env_pipeline_fn(void *arg, unsigned worker, uint64_t index, int last, uint8_t *buf,
-                                size_t len, size_t *out_len);
+/* Transforms record `index` (last: the final one), len bytes at in, to out; sets *out_len to
+ * the bytes it wrote to out (also when it fails: at most out_max_bytes). */
+typedef env_err env_pipeline_fn(void *arg, unsigned worker, uint64_t index, int last,
+                                const uint8_t *in, size_t len, uint8_t *out, size_t *out_len);
 
 typedef struct env_pipeline_cfg {
     unsigned workers; /* >= 1 */
-    size_t record_bytes, buf_bytes, max_inflight_bytes;
+    size_t record_bytes, out_record_bytes, out_max_bytes, max_inflight_bytes;
     env_pipeline_fn *fn;
     void *arg;
     /* Called after each record written, with the input bytes consumed so far: in order and never

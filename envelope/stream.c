@@ -10,9 +10,10 @@
 #include "secret.h"
 #include "stream.h"
 
-/* Chunks in flight stay under this, whatever the thread count: two of the largest chunks the
- * format allows, so that even then one thread's write overlaps another's read and cipher. */
-#define ENV_MAX_INFLIGHT_BYTES (2 * ((size_t)ENV_MAX_CHUNK_BYTES + ENV_TAG_BYTES))
+/* The chunk buffers stay under this, whatever the thread count or the file's size: a worker
+ * holds two (its chunk's input and output), so this is 16 workers with the default 1 MiB
+ * chunks, 2 with 8 MiB, and 1 with the largest (16 MiB), whose read then overlaps nothing. */
+#define ENV_MAX_INFLIGHT_BYTES ((size_t)2 * ENV_MAX_CHUNK_BYTES + 64 * 4096)
 
 const char *env_err_str(env_err e)
 {
@@ -46,22 +47,22 @@ typedef struct env_run {
     int enc;
 } env_run;
 
-/* Seals or opens record `index` in place: a sealed chunk grows by its tag, an opened one
- * shrinks by it. A record too short to hold a tag is a cut file. */
-static env_err run_chunk(void *arg, unsigned worker, uint64_t index, int last, uint8_t *buf,
-                         size_t len, size_t *out_len)
+/* Seals or opens record `index`: a sealed chunk grows by its tag, an opened one shrinks by it.
+ * A record too short to hold a tag is a cut file. */
+static env_err run_chunk(void *arg, unsigned worker, uint64_t index, int last, const uint8_t *in,
+                         size_t len, uint8_t *out, size_t *out_len)
 {
     env_run *r = arg;
     env_chunker *c = r->chunkers[worker];
 
     if (r->enc) {
         *out_len = len + ENV_TAG_BYTES;
-        return env_chunk_seal(c, index, last, buf, len, buf) ? ENV_OK : ENV_E_CRYPTO;
+        return env_chunk_seal(c, index, last, in, len, out) ? ENV_OK : ENV_E_CRYPTO;
     }
     if (len < ENV_TAG_BYTES)
         return len == 0 ? ENV_E_TRUNCATED : ENV_E_AUTH;
     *out_len = len - ENV_TAG_BYTES;
-    return env_chunk_open(c, index, last, buf, len, buf) ? ENV_OK : ENV_E_AUTH;
+    return env_chunk_open(c, index, last, in, len, out) ? ENV_OK : ENV_E_AUTH;
 }
 
 static void run_free(env_run *r)
@@ -80,7 +81,8 @@ static env_err run_stream(const env_stream_opts *o, const env_file_keys *keys, u
     env_run r = {.enc = enc};
     env_pipeline_cfg cfg = {
         .record_bytes = chunk_bytes + (enc ? 0 : ENV_TAG_BYTES),
-        .buf_bytes = (size_t)chunk_bytes + ENV_TAG_BYTES,
+        .out_record_bytes = chunk_bytes + (enc ? ENV_TAG_BYTES : 0),
+        .out_max_bytes = chunk_bytes + (enc ? ENV_TAG_BYTES : 0),
         .max_inflight_bytes = ENV_MAX_INFLIGHT_BYTES,
         .fn = run_chunk,
         .arg = &r,

@@ -37,6 +37,15 @@ static uint8_t *fd_read_all(int fd, size_t *len)
     return buf;
 }
 
+static void header_set(env_header *h)
+{
+    strcpy(h->key_name, "k");
+    strcpy(h->key_version, "1");
+    h->wrap_alg = ENV_WRAP_RSA_OAEP;
+    h->wrapped_len = 256;
+    h->chunk_bytes = CHUNK;
+}
+
 static uint8_t *seal(const uint8_t *pt, size_t len, unsigned threads, size_t *out_len)
 {
     env_stream_opts o = {.threads = threads};
@@ -44,11 +53,7 @@ static uint8_t *seal(const uint8_t *pt, size_t len, unsigned threads, size_t *ou
     int in = fd_with(pt, len), out = fd_with(NULL, 0);
     uint8_t *ct;
 
-    strcpy(h.key_name, "k");
-    strcpy(h.key_version, "1");
-    h.wrap_alg = ENV_WRAP_RSA_OAEP;
-    h.wrapped_len = 256;
-    h.chunk_bytes = CHUNK;
+    header_set(&h);
     CU_ASSERT_EQUAL(env_stream_encrypt(&o, &h, ikm, in, out), ENV_OK);
     ct = fd_read_all(out, out_len);
     close(in);
@@ -100,6 +105,63 @@ static void test_stream_round_trip_around_chunk_boundaries(void)
             free(ct);
             free(back);
         }
+    }
+    free(pt);
+}
+
+/* Buffers are placed by the file offset each record starts at (pipeline.c): a stream that starts
+ * mid-file, at any offset within a page, and one through pipes (no offset) round-trip alike. */
+static void test_stream_round_trip_at_any_offset_and_through_pipes(void)
+{
+    static const off_t starts[] = {1, 15, 17, 4095, 4097, 8192 + 333};
+    size_t len = 9 * CHUNK + 77, ct_len, back_len = 0;
+    uint8_t *pt = malloc(len), *ct, *back = NULL;
+    uint8_t junk[8192 + 333];
+    env_stream_opts o = {.threads = 2};
+
+    RAND_bytes(pt, (int)len);
+    RAND_bytes(junk, sizeof(junk));
+    for (size_t k = 0; k < sizeof(starts) / sizeof(starts[0]); k++) {
+        env_header h = {0};
+        int in = fd_with(junk, (size_t)starts[k]), out = fd_with(junk, (size_t)starts[k] / 2 + 1);
+        off_t out_at = starts[k] / 2 + 1;
+
+        header_set(&h);
+        CU_ASSERT_EQUAL(pwrite(in, pt, len, starts[k]), (ssize_t)len);
+        lseek(in, starts[k], SEEK_SET);
+        lseek(out, out_at, SEEK_SET);
+        CU_ASSERT_EQUAL(env_stream_encrypt(&o, &h, ikm, in, out), ENV_OK);
+        ct_len = (size_t)(lseek(out, 0, SEEK_END) - out_at);
+        ct = malloc(ct_len);
+        CU_ASSERT_EQUAL(pread(out, ct, ct_len, out_at), (ssize_t)ct_len);
+        CU_ASSERT_EQUAL(open_file(ct, ct_len, ikm, 2, &back, &back_len), ENV_OK);
+        TEST_ASSERT_BYTES(back, back_len, pt, len);
+        free(back);
+        back = NULL;
+        free(ct);
+        close(in);
+        close(out);
+    }
+    { /* pipes, both ways: small enough to sit in the pipes' buffers */
+        int pin[2], pout[2];
+        env_header h = {0};
+        uint8_t got[12 * CHUNK];
+        ssize_t n;
+
+        CU_ASSERT_EQUAL_FATAL(pipe(pin), 0);
+        CU_ASSERT_EQUAL_FATAL(pipe(pout), 0);
+        header_set(&h);
+        CU_ASSERT_EQUAL(write(pin[1], pt, len), (ssize_t)len);
+        close(pin[1]);
+        CU_ASSERT_EQUAL(env_stream_encrypt(&o, &h, ikm, pin[0], pout[1]), ENV_OK);
+        close(pout[1]);
+        n = read(pout[0], got, sizeof(got));
+        CU_ASSERT_TRUE(n > (ssize_t)len);
+        CU_ASSERT_EQUAL(open_file(got, (size_t)n, ikm, 2, &back, &back_len), ENV_OK);
+        TEST_ASSERT_BYTES(back, back_len, pt, len);
+        free(back);
+        close(pin[0]);
+        close(pout[0]);
     }
     free(pt);
 }
@@ -243,11 +305,7 @@ static void test_stream_io_errors_keep_errno(void)
         TEST_SKIP("needs the current directory and /dev/full");
         goto end;
     }
-    strcpy(h.key_name, "k");
-    strcpy(h.key_version, "1");
-    h.wrap_alg = ENV_WRAP_RSA_OAEP;
-    h.wrapped_len = 256;
-    h.chunk_bytes = CHUNK;
+    header_set(&h);
     errno = 0;
     CU_ASSERT_EQUAL(env_stream_encrypt(&o, &h, ikm, dir, fd_with(NULL, 0)), ENV_E_READ);
     CU_ASSERT_EQUAL(errno, EISDIR);
@@ -308,6 +366,8 @@ int main(void)
     s = CU_add_suite("env_stream", NULL, NULL);
     CU_add_test(s, "stream_round_trip_around_chunk_boundaries",
                 test_stream_round_trip_around_chunk_boundaries);
+    CU_add_test(s, "stream_round_trip_at_any_offset_and_through_pipes",
+                test_stream_round_trip_at_any_offset_and_through_pipes);
     CU_add_test(s, "stream_refuses_a_flipped_bit_anywhere",
                 test_stream_refuses_a_flipped_bit_anywhere);
     CU_add_test(s, "stream_refuses_truncation_at_and_between_chunks",
