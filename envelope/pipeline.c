@@ -40,6 +40,7 @@ typedef struct pl_run {
     int in_fd, out_fd;
     uint64_t in_start, out_start; /* file offsets of record 0 (0 for a pipe) */
     size_t buf_bytes;             /* each of a worker's two buffers */
+    int spin;                     /* another core is there: pl_turn_spin may spin */
     pthread_mutex_t read_lock;    /* held across a claim and its read: reads in record order */
     pthread_mutex_t lock;         /* guards what follows */
     pthread_cond_t turn;
@@ -121,12 +122,15 @@ static uint64_t pl_now_ns(void)
 }
 
 /* The turn usually comes within another record's write (about 0.2 ms a MiB), and a sleeper's
- * wake-up costs tens of microseconds on a VM, per record: so a writer-to-be first spins that
- * long, then sleeps (measured: docs/benchmarks.md, "Files"). */
+ * wake-up costs tens of microseconds on a VM, per record: so the writer-to-be next in line
+ * first spins that long, then sleeps (measured: docs/benchmarks.md, "Files"). Only that one,
+ * and only with another core to run the writer: spinners must not take the writer's core. */
 static void pl_turn_spin(pl_run *r, uint64_t i)
 {
     uint64_t until = 0;
 
+    if (!r->spin || __atomic_load_n(&r->next_write, __ATOMIC_ACQUIRE) + 1 != i)
+        return;
     for (unsigned k = 1; __atomic_load_n(&r->next_write, __ATOMIC_ACQUIRE) != i; k++) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
@@ -263,6 +267,7 @@ env_err env_pipeline_run(const env_pipeline_cfg *cfg, int in_fd, int out_fd)
 
     r.buf_bytes = (big + PL_ALIGN) / PL_ALIGN * PL_ALIGN + PL_ALIGN; /* room for any skew */
     n = pl_workers(cfg, r.buf_bytes);
+    r.spin = sysconf(_SC_NPROCESSORS_ONLN) > 1;
     r.in_start = pl_fd_at(in_fd);
     r.out_start = pl_fd_at(out_fd);
 
