@@ -7,6 +7,7 @@
  */
 #include <openssl/bio.h>
 #include <openssl/rsa.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include "test_prov_util.h"
 
@@ -171,6 +172,37 @@ static void test_deleted_is_refused_and_does_not_load(void)
     EVP_PKEY_free(again);
 }
 
+#define THREADS        4
+#define WRAPS_A_THREAD 25
+
+static void *wrapper_run(void *arg)
+{
+    int *ok = arg;
+    uint8_t dk[32] = {1}, ct[512];
+
+    for (int i = 0; i < WRAPS_A_THREAD; i++) {
+        size_t ctlen = sizeof(ct);
+
+        *ok += rsa_crypt(1, dk, sizeof(dk), ct, &ctlen);
+    }
+    return NULL;
+}
+
+/* Threads wrapping with one key at once share where its state object is (one remembered
+ * handle per key): every wrap's state check succeeds (run under TSan: no race either). */
+static void test_threads_share_the_state_check(void)
+{
+    pthread_t th[THREADS];
+    int ok[THREADS] = {0};
+
+    for (int i = 0; i < THREADS; i++)
+        CU_ASSERT_FATAL(pthread_create(&th[i], NULL, wrapper_run, &ok[i]) == 0);
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        CU_ASSERT_EQUAL(ok[i], WRAPS_A_THREAD);
+    }
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -182,6 +214,7 @@ int main(void)
                 test_disabled_elsewhere_is_refused_here_at_once);
     CU_add_test(s, "outside_window_wraps_nothing", test_outside_window_wraps_nothing);
     CU_add_test(s, "expired_key_still_unwraps", test_expired_key_still_unwraps);
+    CU_add_test(s, "threads_share_the_state_check", test_threads_share_the_state_check);
     CU_add_test(s, "deleted_is_refused_and_does_not_load",
                 test_deleted_is_refused_and_does_not_load);
     return testlib_run();
