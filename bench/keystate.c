@@ -46,6 +46,7 @@ static double reads_time(p11_token *t, p11_data_hint *hint, int n)
     return (now_s() - t0) / n;
 }
 
+/* keystate [FILL [READS [ROUNDS]]], in the token env bench/run.sh exports. */
 int main(int argc, char **argv)
 {
     const char *mod = getenv("CMK_TEST_MODULE"), *tok = getenv("CMK_TEST_TOKEN");
