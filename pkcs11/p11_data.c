@@ -220,7 +220,8 @@ static CK_RV data_tidy(p11_token *t, p11_session *s, struct data_arg *a)
         CK_RV r = found[i] == best ? CKR_OK : object_destroy(t, s->h, found[i]);
 
         if (r != CKR_OK)
-            rv = p11_err_set(r, "C_DestroyObject (data object '%s' beside a newer one) on token '%s'",
+            rv = p11_err_set(r,
+                             "C_DestroyObject (data object '%s' beside a newer one) on token '%s'",
                              a->label, t->label);
     }
     free(a->out);

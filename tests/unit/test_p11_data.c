@@ -78,9 +78,12 @@ static CK_OBJECT_HANDLE object_add(const char *label, const char *val)
     CK_OBJECT_CLASS cls = CKO_DATA;
     CK_BBOOL yes = CK_TRUE;
     CK_ATTRIBUTE t[] = {
-        {CKA_CLASS, &cls, sizeof(cls)},      {CKA_TOKEN, &yes, 1},
-        {CKA_PRIVATE, &yes, 1},              {CKA_APPLICATION, APP, strlen(APP)},
-        {CKA_LABEL, (void *)label, strlen(label)}, {CKA_VALUE, (void *)val, strlen(val)},
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_TOKEN, &yes, 1},
+        {CKA_PRIVATE, &yes, 1},
+        {CKA_APPLICATION, APP, strlen(APP)},
+        {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_VALUE, (void *)val, strlen(val)},
     };
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
     p11_session s;
@@ -109,8 +112,8 @@ static void test_data_hint_reads_the_remembered_object(void)
     const char *label = tu_label("hint");
     p11_data_hint hint = {0};
 
-    CU_ASSERT_EQUAL_FATAL(p11_data_put(tu_token, APP, label, (const uint8_t *)"v=1\nupdated=1", 13, 1),
-                          CKR_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        p11_data_put(tu_token, APP, label, (const uint8_t *)"v=1\nupdated=1", 13, 1), CKR_OK);
     expect_value(label, &hint, "v=1\nupdated=1");
     CU_ASSERT_NOT_EQUAL(atomic_load(&hint.epoch), 0);
     CU_ASSERT_NOT_EQUAL(atomic_load(&hint.h), CK_INVALID_HANDLE);

@@ -86,10 +86,10 @@ static void test_pad_mode_not_allowed(void)
 static void test_pad_mode_wrong_type(void)
 {
     int v = RSA_PKCS1_PADDING;
-    OSSL_PARAM oct = OSSL_PARAM_construct_octet_string(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, &v,
-                                                       sizeof(v));
-    OSSL_PARAM name = OSSL_PARAM_construct_octet_string(
-        OSSL_ASYM_CIPHER_PARAM_PAD_MODE, (char *)OSSL_PKEY_RSA_PAD_MODE_OAEP, 4);
+    OSSL_PARAM oct =
+        OSSL_PARAM_construct_octet_string(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, &v, sizeof(v));
+    OSSL_PARAM name = OSSL_PARAM_construct_octet_string(OSSL_ASYM_CIPHER_PARAM_PAD_MODE,
+                                                        (char *)OSSL_PKEY_RSA_PAD_MODE_OAEP, 4);
     OSSL_PARAM ptr = OSSL_PARAM_construct_utf8_ptr(OSSL_ASYM_CIPHER_PARAM_PAD_MODE,
                                                    (char **)&OSSL_PKEY_RSA_PAD_MODE_OAEP, 0);
 
