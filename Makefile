@@ -103,6 +103,12 @@ $(BUILD)/tests/test_provider_%: $(BUILD)/obj/tests/unit/test_provider_%.o $(BUIL
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcunit -ljson-c $(LDLIBS)
 
+# Unit tests of a provider file's own functions: linked with that file and the error helpers.
+$(BUILD)/tests/test_rsa_key: $(BUILD)/obj/tests/unit/test_rsa_key.o $(BUILD)/obj/tests/unit/testlib.o \
+		  $(BUILD)/obj/provider/rsa_key.o $(BUILD)/obj/provider/prov_err.o $(BUILD)/libcmkp11.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcunit $(LDLIBS)
+
 # Benchmark programs (bench/*.c), run by bench/*.sh.
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libcmkp11.a
 	@mkdir -p $(dir $@)

@@ -32,7 +32,7 @@ static int key_get(cmk_cli *cli, const char *name, cli_key *k, int need_state)
     if (!cli_name_ok(name))
         return cli_fail(CMK_EXIT_USAGE, "'%s' is not a key name (1-64 of A-Z a-z 0-9 . _ -)", name);
     snprintf(k->name, sizeof(k->name), "%s", name);
-    rv = ks_state_get(t, name, &k->st);
+    rv = ks_state_get(t, name, NULL, &k->st);
     if (rv == P11_R_OBJECT_NOT_FOUND && !need_state) {
         k->st.ops = KS_OP_WRAP | KS_OP_UNWRAP;
         rv = CKR_OK;

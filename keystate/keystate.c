@@ -220,12 +220,12 @@ void ks_time_format(long long t, char *buf, size_t cap)
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-CK_RV ks_state_get(p11_token *t, const char *name, ks_state *s)
+CK_RV ks_state_get(p11_token *t, const char *name, p11_data_hint *hint, ks_state *s)
 {
     uint8_t *val = NULL;
     size_t len = 0;
     const char *why = NULL;
-    CK_RV rv = p11_data_get(t, KS_APP, name, &val, &len);
+    CK_RV rv = p11_data_get_hinted(t, KS_APP, name, hint, &val, &len);
 
     if (rv != CKR_OK)
         return rv;

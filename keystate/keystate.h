@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../pkcs11/p11_data.h"
 #include "../pkcs11/p11_token.h"
 
 #define KS_APP                "cmk"
@@ -64,8 +65,10 @@ void ks_time_format(long long t, char *buf, size_t cap);
 
 /* Reads key name's state object from the token: CKR_OK, P11_R_OBJECT_NOT_FOUND (no state
  * object: not a key cmk made), or another CK_RV with p11_err_detail set (a state object that
- * does not parse is P11_R_BAD_ARGUMENT, the detail saying why). */
-CK_RV ks_state_get(p11_token *t, const char *name, ks_state *s);
+ * does not parse is P11_R_BAD_ARGUMENT, the detail saying why). hint (may be NULL) remembers
+ * where the object is, so that the next read costs one C_GetAttributeValue instead of a search
+ * (p11_data_get_hinted): the value is read afresh either way. */
+CK_RV ks_state_get(p11_token *t, const char *name, p11_data_hint *hint, ks_state *s);
 
 /* May the key wrap (or sign) new data now? 1, or 0 with why (one line: "is deleted (since
  * T)", "is not valid before T", "expired on T", "is not permitted to wrap"). Unwrap is never

@@ -11,6 +11,7 @@
 #ifndef CMK_P11_DATA_H
 #define CMK_P11_DATA_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "p11_token.h"
@@ -24,8 +25,29 @@
  * begins "v=1\nupdated=<zero-padded microseconds>"). */
 CK_RV p11_data_get(p11_token *t, const char *app, const char *label, uint8_t **val, size_t *len);
 
+/* Where one object (app, label) was last found: its handle and the token epoch (p11_internal.h)
+ * the handle belongs to. Zero-initialised: nothing remembered. Any number of threads may share
+ * one; it is only ever a hint. */
+typedef struct p11_data_hint {
+    atomic_ulong epoch;
+    atomic_ulong h;
+} p11_data_hint;
+
+/* p11_data_get, but reading the object hint remembers in one C_GetAttributeValue (CKA_CLASS,
+ * CKA_APPLICATION, CKA_LABEL, CKA_VALUE) instead of searching the token (C_FindObjects costs
+ * SoftHSM 2.6.1 a check of every object it holds: docs/benchmarks.md, "Key state check").
+ * Searches as p11_data_get does, and remembers what it found in hint, when hint is NULL or
+ * empty, from an older epoch, its handle is no longer valid (the object was replaced: a put
+ * destroys the old object) or names an object that is not (app, label). While a put is between
+ * its create and its destroy the old value may still be read, as before the put; once the put
+ * returned, the next get reads the new one. */
+CK_RV p11_data_get_hinted(p11_token *t, const char *app, const char *label, p11_data_hint *hint,
+                          uint8_t **val, size_t *len);
+
 /* Creates the object with value val; when create_only is 0, any objects (app, label) that
- * existed before are then destroyed (the value is replaced; readers never find none).
+ * existed before are then destroyed (the value is replaced; readers never find none), and if
+ * a racing writer left another one beside it, only the greatest value stays (so a reader that
+ * remembers a handle is not left on the lesser one).
  * create_only refuses an existing object with P11_R_OBJECT_AMBIGUOUS. */
 CK_RV p11_data_put(p11_token *t, const char *app, const char *label, const uint8_t *val, size_t len,
                    int create_only);

@@ -314,6 +314,11 @@ p11_token *p11_key_token(const p11_key *k)
     return k->t;
 }
 
+p11_data_hint *p11_key_state_hint(p11_key *k)
+{
+    return &k->state_hint;
+}
+
 int p11_key_has_private(const p11_key *k)
 {
     return k->has_priv;

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "p11_data.h"
 #include "p11_token.h"
 
 typedef struct p11_key p11_key;
@@ -32,6 +33,9 @@ p11_key *p11_key_ref(p11_key *k);
 void p11_key_free(p11_key *k); /* drops a reference; NULL is a no-op */
 
 p11_token *p11_key_token(const p11_key *k);
+/* Where the key's state object (keystate/) was last found, for p11_data_get_hinted: owned by
+ * the key, shared by every thread that uses it. */
+p11_data_hint *p11_key_state_hint(p11_key *k);
 int p11_key_has_private(const p11_key *k);
 int p11_key_has_public_object(const p11_key *k);
 

@@ -21,6 +21,8 @@ struct p11_key {
     pthread_mutex_t lock;
     atomic_ulong epoch;
     atomic_ulong priv_h, pub_h;
+
+    p11_data_hint state_hint; /* the key's state object (keystate/), p11_key_state_hint */
 };
 
 /* The key's handles valid in session s (re-found when s belongs to a newer epoch). */

@@ -38,16 +38,6 @@ typedef struct cmk_rsa_asym_ctx {
     unsigned char *label;
 } CMK_RSA_ASYM_CTX;
 
-static const struct {
-    int mode;
-    const char *name;
-} pad_names[] = {
-    {RSA_PKCS1_PADDING, OSSL_PKEY_RSA_PAD_MODE_PKCSV15},
-    {RSA_PKCS1_OAEP_PADDING, OSSL_PKEY_RSA_PAD_MODE_OAEP},
-    {RSA_NO_PADDING, OSSL_PKEY_RSA_PAD_MODE_NONE},
-    {RSA_X931_PADDING, OSSL_PKEY_RSA_PAD_MODE_X931},
-};
-
 static void *rsa_asym_newctx(void *provctx)
 {
     CMK_RSA_ASYM_CTX *ctx = OPENSSL_zalloc(sizeof(*ctx));
@@ -285,16 +275,10 @@ static const OSSL_PARAM *rsa_asym_gettable_ctx_params(void *vctx, void *provctx)
 /* pad-mode as OpenSSL gives it: an int (RSA_*_PADDING) or a string ("oaep", "pkcs1"). */
 static int pad_set(CMK_RSA_ASYM_CTX *ctx, const OSSL_PARAM *p)
 {
-    int mode = -1;
+    static const int allowed[] = {RSA_PKCS1_PADDING, RSA_PKCS1_OAEP_PADDING};
+    int mode;
 
-    if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-        for (size_t i = 0; i < sizeof(pad_names) / sizeof(pad_names[0]); i++)
-            if (p->data != NULL && strcmp(p->data, pad_names[i].name) == 0)
-                mode = pad_names[i].mode;
-    } else if (!OSSL_PARAM_get_int(p, &mode)) {
-        mode = -1;
-    }
-    if (mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_OAEP_PADDING) {
+    if (!cmk_rsa_pad_mode_get(p, allowed, sizeof(allowed) / sizeof(allowed[0]), &mode)) {
         CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER,
                 "RSA padding mode not offered with a token key (only pkcs1 and oaep)");
         return 0;

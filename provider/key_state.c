@@ -61,7 +61,7 @@ static int version_disabled(p11_key *k, p11_key_attrs *a, int *disabled)
  * token fails or the object is not valid. */
 static int state_read(CMK_PROV *prov, p11_key *k, ks_state *s, int *have)
 {
-    CK_RV rv = ks_state_get(p11_key_token(k), p11_key_label(k), s);
+    CK_RV rv = ks_state_get(p11_key_token(k), p11_key_label(k), p11_key_state_hint(k), s);
 
     *have = rv == CKR_OK;
     if (rv == CKR_OK || rv == P11_R_OBJECT_NOT_FOUND)

@@ -2,7 +2,9 @@
  * key_state.h - the provider honours the key life cycle that `cmk key` keeps in the token
  * (docs/cmk-key.md): revocation is the token's own usage attributes, the rest is the key's
  * state object (keystate/keystate.h). Every check reads the token afresh, so a change made by
- * any process is seen at the next operation (no cache, bounded time zero).
+ * any process is seen at the next operation (no cache, bounded time zero); only where the
+ * state object is (its handle) is remembered per key, since a search of the token is what
+ * costs (docs/benchmarks.md, "Key state check").
  *
  *   load (store)          refused: a disabled version, a deleted key
  *   encrypt/encapsulate   refused: also a not-yet-valid or expired key (wraps nothing new)

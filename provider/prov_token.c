@@ -29,9 +29,11 @@ static void exit_register(void)
     atexit(exit_mark);
 }
 
-/* prov->lock guards only the list: it is taken inside p11_module_hold (so fork() waits until no
- * thread holds it, p11_module.h) and never across a call into the module, which may wait for a
- * login or reload the module for SoftHSM's read race (docs/pkcs11-layer.md). */
+/* prov->lock guards only the list and the module: it is taken inside p11_module_hold (so fork()
+ * waits until no thread holds it, p11_module.h) and never across a call into the module, which
+ * may wait for a login or reload the module for SoftHSM's read race (docs/pkcs11-layer.md).
+ * So a first open takes it twice: to look (token, module), and to record what it opened
+ * meanwhile; two threads may both open, and the first to record wins. */
 static p11_token *token_find_locked(CMK_PROV *prov, const char *uri)
 {
     for (size_t i = 0; i < prov->ntokens; i++)
@@ -40,45 +42,29 @@ static p11_token *token_find_locked(CMK_PROV *prov, const char *uri)
     return NULL;
 }
 
-static p11_module *module_get(CMK_PROV *prov)
+/* Loads the module named in the provider's section (a new reference). */
+static p11_module *module_load(CMK_PROV *prov)
 {
-    p11_module *m, *mine = NULL;
+    p11_module *m = NULL;
     CK_RV rv;
 
-    p11_module_hold();
-    pthread_mutex_lock(&prov->lock);
-    m = prov->module;
-    pthread_mutex_unlock(&prov->lock);
-    p11_module_release();
-    if (m != NULL)
-        return m;
     if (prov->module_path == NULL) {
         CMK_ERR(prov, CMK_R_CONFIG, "pkcs11-module-path is not set in the provider's section");
         return NULL;
     }
     ERR_set_mark();
-    rv = p11_module_get(prov->module_path, prov->init_args, &mine);
+    rv = p11_module_get(prov->module_path, prov->init_args, &m);
     ERR_pop_to_mark(); /* the module's own OpenSSL errors are not the application's */
     if (rv != CKR_OK) {
         CMK_ERR_P11(prov, rv); /* the detail names the path */
         return NULL;
     }
-    p11_module_hold();
-    pthread_mutex_lock(&prov->lock);
-    if (prov->module == NULL) { /* else another thread was first: keep one reference */
-        prov->module = mine;
-        mine = NULL;
-    }
-    m = prov->module;
-    pthread_mutex_unlock(&prov->lock);
-    p11_module_release();
-    p11_module_put(mine);
     return m;
 }
 
 p11_token *cmk_prov_token_get(CMK_PROV *prov, const char *uri)
 {
-    p11_module *m;
+    p11_module *m, *new_m = NULL;
     p11_token *t, *mine = NULL;
     CK_RV rv;
 
@@ -86,27 +72,34 @@ p11_token *cmk_prov_token_get(CMK_PROV *prov, const char *uri)
     p11_module_hold();
     pthread_mutex_lock(&prov->lock);
     t = token_find_locked(prov, uri);
+    m = prov->module;
     pthread_mutex_unlock(&prov->lock);
     p11_module_release();
-    if (t != NULL || (m = module_get(prov)) == NULL)
+    if (t != NULL)
         return t;
+    if (m == NULL && (m = new_m = module_load(prov)) == NULL)
+        return NULL;
     ERR_set_mark();
     rv = p11_token_open(m, uri, prov->token_pin, &mine);
     ERR_pop_to_mark();
-    if (rv != CKR_OK) {
+    if (rv != CKR_OK)
         CMK_ERR_P11(prov, rv);
-        return NULL;
-    }
     p11_module_hold();
     pthread_mutex_lock(&prov->lock);
+    if (prov->module == NULL) { /* kept even when the token failed to open: loaded once */
+        prov->module = new_m;
+        new_m = NULL;
+    }
     /* another thread may have opened the same token meanwhile: the first one stays */
-    if ((t = token_find_locked(prov, uri)) == NULL && prov->ntokens < CMK_MAX_TOKENS) {
+    if (rv == CKR_OK && (t = token_find_locked(prov, uri)) == NULL &&
+        prov->ntokens < CMK_MAX_TOKENS) {
         t = prov->tokens[prov->ntokens++] = mine;
         mine = NULL;
     }
     pthread_mutex_unlock(&prov->lock);
     p11_module_release();
-    if (t == NULL)
+    p11_module_put(new_m); /* another thread recorded the module first (the same one) */
+    if (rv == CKR_OK && t == NULL)
         CMK_ERR(prov, CMK_R_CONFIG, "more than %d tokens in use", CMK_MAX_TOKENS);
     p11_token_free(mine);
     return t;

@@ -14,6 +14,39 @@ static const struct {
     {P11_HASH_SHA384, "SHA2-384"}, {P11_HASH_SHA512, "SHA2-512"},
 };
 
+static const struct {
+    int mode;
+    const char *name;
+} pad_names[] = {
+    {RSA_PKCS1_PADDING, OSSL_PKEY_RSA_PAD_MODE_PKCSV15},
+    {RSA_PKCS1_OAEP_PADDING, OSSL_PKEY_RSA_PAD_MODE_OAEP},
+    {RSA_PKCS1_PSS_PADDING, OSSL_PKEY_RSA_PAD_MODE_PSS},
+    {RSA_NO_PADDING, OSSL_PKEY_RSA_PAD_MODE_NONE},
+    {RSA_X931_PADDING, OSSL_PKEY_RSA_PAD_MODE_X931},
+};
+
+int cmk_rsa_pad_mode_get(const OSSL_PARAM *p, const int *allowed, size_t n, int *mode)
+{
+    const char *name = NULL;
+    int m = -1;
+
+    if (p->data_type == OSSL_PARAM_UTF8_STRING) {
+        if (OSSL_PARAM_get_utf8_string_ptr(p, &name))
+            for (size_t i = 0; i < sizeof(pad_names) / sizeof(pad_names[0]); i++)
+                if (strcmp(name, pad_names[i].name) == 0)
+                    m = pad_names[i].mode;
+    } else if (!OSSL_PARAM_get_int(p, &m)) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (m == allowed[i]) {
+            *mode = m;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 const char *cmk_rsa_hash_name(p11_hash h)
 {
     for (size_t i = 0; i < sizeof(hash_names) / sizeof(hash_names[0]); i++)

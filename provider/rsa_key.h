@@ -62,6 +62,13 @@ int cmk_rsa_hash_from_name(CMK_PROV *prov, const char *name, p11_hash *out);
 /* OpenSSL's canonical name of h ("SHA1", "SHA2-256", ...). */
 const char *cmk_rsa_hash_name(p11_hash h);
 
+/* The RSA pad-mode parameter (asymmetric cipher and signature) as OpenSSL gives it: an int
+ * (RSA_PKCS1_PADDING, RSA_PKCS1_OAEP_PADDING, RSA_PKCS1_PSS_PADDING, ...) or a UTF-8 name
+ * ("pkcs1", "oaep", "pss", "none", "x931"). 1 with *mode set when p names one of the n modes in
+ * allowed; 0, raising nothing (the caller says which modes it offers), for another mode, an
+ * unknown name or a parameter of another type. */
+int cmk_rsa_pad_mode_get(const OSSL_PARAM *p, const int *allowed, size_t n, int *mode);
+
 /* RFC 8017 section 7.1.2 steps 3-4 on an encoded message em (the raw RSADP output of em_len
  * bytes for a modulus of k bytes), with p's OAEP hash, MGF1 hash and label, in constant time
  * (OpenSSL's implementation). Returns the message length written to to, or -1. */

@@ -134,18 +134,10 @@ const OSSL_PARAM *cmk_rsa_sig_gettable_ctx_params(void *vctx, void *provctx)
  * (none) and X9.31 are refused: raw RSA with the private key signs anything. */
 static int pad_set(CMK_RSA_SIG_CTX *ctx, const OSSL_PARAM *p)
 {
-    const char *name = NULL;
-    int mode = -1;
+    static const int allowed[] = {RSA_PKCS1_PADDING, RSA_PKCS1_PSS_PADDING};
+    int mode;
 
-    if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-        if (OSSL_PARAM_get_utf8_string_ptr(p, &name))
-            mode = strcmp(name, OSSL_PKEY_RSA_PAD_MODE_PKCSV15) == 0 ? RSA_PKCS1_PADDING
-                   : strcmp(name, OSSL_PKEY_RSA_PAD_MODE_PSS) == 0   ? RSA_PKCS1_PSS_PADDING
-                                                                     : -1;
-    } else if (!OSSL_PARAM_get_int(p, &mode)) {
-        mode = -1;
-    }
-    if (mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_PSS_PADDING) {
+    if (!cmk_rsa_pad_mode_get(p, allowed, sizeof(allowed) / sizeof(allowed[0]), &mode)) {
         CMK_ERR(ctx->prov, CMK_R_BAD_PARAMETER,
                 "RSA signature padding not offered with a token key (only pkcs1 and pss)");
         return 0;

@@ -3,6 +3,7 @@
  * carries on undisturbed. */
 #include <sys/wait.h>
 #include "test_p11_util.h"
+#include "../../pkcs11/p11_data.h"
 
 static int suite_setup(void)
 {
@@ -54,6 +55,43 @@ static void test_fork_child_decrypts(void)
     CU_ASSERT_EQUAL(p11_module_generation(tu_module), parent_gen);
     CU_ASSERT_TRUE(tu_oaep_decrypt_ok());
     CU_ASSERT_EQUAL(tu_token->login_calls, logins);
+}
+
+static p11_data_hint hint;
+static char data_label[64];
+
+static int hinted_get_ok(const char *want)
+{
+    uint8_t *v = NULL;
+    size_t len = 0;
+    int ok = p11_data_get_hinted(tu_token, "cmk-test", data_label, &hint, &v, &len) == CKR_OK &&
+             len == strlen(want) && memcmp(v, want, len) == 0;
+
+    free(v);
+    return ok;
+}
+
+/* The parent's remembered handle belongs to its epoch: the child searches again, reads the
+ * value, and remembers its own handle, for its own epoch. */
+static int child_reads_data(void)
+{
+    unsigned long parent_epoch = atomic_load(&hint.epoch);
+
+    if (!hinted_get_ok("forked"))
+        return 1;
+    return atomic_load(&hint.epoch) != parent_epoch && hinted_get_ok("forked") ? 0 : 2;
+}
+
+static void test_fork_child_reads_remembered_data(void)
+{
+    snprintf(data_label, sizeof(data_label), "%s", tu_label("forkdata"));
+    CU_ASSERT_EQUAL_FATAL(
+        p11_data_put(tu_token, "cmk-test", data_label, (const uint8_t *)"forked", 6, 1), CKR_OK);
+    CU_ASSERT_TRUE_FATAL(hinted_get_ok("forked"));
+    CU_ASSERT_NOT_EQUAL(atomic_load(&hint.epoch), 0);
+    CU_ASSERT_EQUAL(in_child(child_reads_data, 0), 0);
+    CU_ASSERT_TRUE(hinted_get_ok("forked"));
+    CU_ASSERT_EQUAL(p11_data_destroy(tu_token, "cmk-test", data_label), CKR_OK);
 }
 
 static int grandchild(void)
@@ -109,6 +147,7 @@ int main(void)
     s = CU_add_suite("p11_fork", suite_setup, tu_oaep_teardown);
     CU_add_test(s, "fork_child_decrypts", test_fork_child_decrypts);
     CU_add_test(s, "fork_grandchild_decrypts", test_fork_grandchild_decrypts);
+    CU_add_test(s, "fork_child_reads_remembered_data", test_fork_child_reads_remembered_data);
     CU_add_test(s, "fork_child_exits_normally", test_fork_child_exits_normally);
     CU_add_test(s, "fork_child_makes_keys", test_fork_child_makes_keys);
     return testlib_run();
