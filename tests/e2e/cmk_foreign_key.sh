@@ -4,7 +4,6 @@
 # CKA_ID: a key without one is refused with one line saying so, and nothing is written.
 . "$(dirname "$0")/lib.sh"
 
-cmk() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"; }
 cd "$WORK"
 printf 'payload' >plain
 

@@ -10,9 +10,6 @@ export HOME="$WORK/home" XDG_DATA_HOME="$WORK/xdg"
 mkdir -p "$HOME"
 unset CMK_CONFIG CMK_AUDIT_LOG
 LOG="$XDG_DATA_HOME/cmk/audit.log"
-cmk() {
-    "$CMK_BUILD/cmk" --config "$CMK_TEST_CMK_CONF" "$@"
-}
 p11() {
     pkcs11-tool --module "$CMK_TEST_MODULE" --token-label "$CMK_TEST_TOKEN" \
         --pin "$(cat "$CMK_TEST_PIN_FILE")" "$@" 2>/dev/null

@@ -12,9 +12,6 @@ mkdir -p "$HOME"
 unset CMK_CONFIG
 export CMK_AUDIT_LOG="$WORK/audit.log"
 need key-state "the provider honours cmk key's state"
-cmk() {
-    "$CMK_BUILD/cmk" --config "$CMK_TEST_CMK_CONF" "$@"
-}
 field() {
     cmk key show "$1" --json | python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"
 }

@@ -6,7 +6,6 @@ cd "$WORK"
 pin=$(cat "$CMK_TEST_PIN_FILE")
 key=secrets-$$
 keygen "$key" --id 5e >/dev/null
-cmk() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"; }
 head -c 20000000 /dev/urandom >data
 cmk encrypt --key "$key" -o data.cmk data 2>err.enc
 
