@@ -33,7 +33,7 @@ static int nss_keygen(void)
 
     if (pid == 0) {
         char pin_spec[160];
-        CK_RV rv = p11_module_get(TP_NSS_MODULE, nss.init_args, &m);
+        CK_RV rv = p11_module_get(nss.module, nss.init_args, &m);
 
         snprintf(pin_spec, sizeof(pin_spec), "file:%s", nss.pin_file);
         if (rv == CKR_OK)
