@@ -41,17 +41,9 @@ static int suite_teardown(void)
     return 0;
 }
 
-#define NEED_NSS()                                                                                 \
-    do {                                                                                           \
-        if (why_not != NULL) {                                                                     \
-            TEST_SKIP(why_not);                                                                    \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
 static void test_nss_key_is_a_cmk(void)
 {
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     CU_ASSERT_STRING_EQUAL(p11_module_description(nss), "NSS Internal Crypto Services");
     CU_ASSERT_TRUE(p11_key_has_private(key));
     CU_ASSERT_EQUAL(p11_key_bits(key), 2048);
@@ -84,7 +76,7 @@ static void test_nss_oaep_sha256_with_label_round_trip(void)
     const p11_rsa_params p = {P11_RSA_OAEP, P11_HASH_SHA256, P11_HASH_SHA256,
                               (const uint8_t *)"cmk label", 9};
 
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     round_trip(&p);
 }
 
@@ -92,7 +84,7 @@ static void test_nss_pkcs1_round_trip(void)
 {
     const p11_rsa_params p = {P11_RSA_PKCS1, 0, 0, NULL, 0};
 
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     round_trip(&p);
 }
 
@@ -100,7 +92,7 @@ static void test_nss_oaep_probe_finds_sha256(void)
 {
     unsigned mask;
 
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     mask = p11_rsa_oaep_hashes(key);
     printf("  NSS OAEP hashes: mask 0x%x\n", mask);
     CU_ASSERT_TRUE(mask & (1u << P11_HASH_SHA1));
@@ -112,7 +104,7 @@ static void test_nss_wrong_pin_is_pin_incorrect(void)
     int status = -1;
     pid_t pid;
 
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     /* a second p11_token in this process shares the login (section 5.6), so in a child */
     fflush(stdout);
     pid = fork();
@@ -148,7 +140,7 @@ static void test_nss_fork_child_decrypts(void)
     int status = -1;
     pid_t pid;
 
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     if (!p11_key_has_public_object(key)) {
         TEST_SKIP("this NSS keeps no public object");
         return;

@@ -158,6 +158,16 @@ static inline OSSL_LIB_CTX *tp_nss_libctx_new(const tp_nss *n)
     return libctx;
 }
 
+/* In a test on the NSS database: skips it, saying why, when why (what tp_nss_new or the suite's
+ * setup answered) is set. */
+#define TP_NSS_NEED(why)                                                                           \
+    do {                                                                                           \
+        if ((why) != NULL) {                                                                       \
+            TEST_SKIP(why);                                                                        \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
 /* Removes the database's folder. */
 static inline void tp_nss_free(tp_nss *n)
 {
