@@ -3,7 +3,6 @@
 # streams, under a key made in the test token; every tampering refused with nothing written.
 . "$(dirname "$0")/lib.sh"
 
-cmk() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"; }
 key=files-$$
 keygen "$key" --id 0a0b >/dev/null
 cd "$WORK"
@@ -21,9 +20,8 @@ for n in 0 1 4095 4096 4097 40000; do
 done
 
 head -c 300000 /dev/urandom >big
-check "a stream from stdin to stdout" sh -c \
-    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' encrypt --key $key <big >big.stream &&
-     '$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' decrypt <big.stream | cmp -s - big"
+check "a stream from stdin to stdout" subsh \
+    "cmk encrypt --key $key <big >big.stream && cmk decrypt <big.stream | cmp -s - big"
 
 mkdir many && for i in 1 2 3 4 5; do head -c $((i * 1000)) /dev/urandom >"many/$i"; done
 if cmk encrypt --key "$key" many/1 many/2 many/3 many/4 many/5 &&
@@ -31,6 +29,7 @@ if cmk encrypt --key "$key" many/1 many/2 many/3 many/4 many/5 &&
     fail "five inputs, five .cmk files" "$(ls many)"; fi
 
 cmk encrypt --key "$key" --chunk-size 4096 --context tenant=acme -o sealed.cmk big
+# (the binary without --config: inspect needs no token)
 check "inspect shows key, chunk size and context without a key" sh -c \
     "'$BUILD_DIR/cmk' inspect --json sealed.cmk | grep -q '\"key\":\"$key\",\"key_version\":\"0a0b\"' &&
      '$BUILD_DIR/cmk' inspect sealed.cmk | grep -q 'context: *tenant=acme'"
@@ -67,79 +66,143 @@ tail -c +$((hdr + 1)) sealed.cmk >body.before
 check "rewrap replaces the header in place" cmk rewrap sealed.cmk
 tail -c +$((hdr + 1)) sealed.cmk >body.after
 check "rewrap leaves the body as it was" cmp -s body.before body.after
-check "a rewrapped file still decrypts" sh -c \
-    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' decrypt -o out3 sealed.cmk && cmp -s out3 big"
+check "a rewrapped file still decrypts" subsh "cmk decrypt -o out3 sealed.cmk && cmp -s out3 big"
 refuse "a PIN on the command line is refused" "never goes on the command line" \
-    "$BUILD_DIR/cmk" --pin 1234 encrypt --key "$key" big
+    cmk --pin 1234 encrypt --key "$key" big
 refuse "a missing key is named" "no key named 'nokey'" cmk encrypt --key nokey big
 
 # One token operation per call, however many files; key-cache-seconds 0 asks for every file.
-check "decrypting five files costs one token operation" sh -c \
-    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' decrypt --json --force many/*.cmk |
+check "decrypting five files costs one token operation" subsh \
+    "cmk decrypt --json --force many/*.cmk |
      grep -q '\"files\":5,\"failed\":0,\"token_operations\":1}'"
-check "... and five with --key-cache-seconds 0" sh -c \
-    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' --key-cache-seconds 0 decrypt --json --force \
-     many/*.cmk | grep -q '\"token_operations\":5}'"
+check "... and five with --key-cache-seconds 0" subsh \
+    "cmk --key-cache-seconds 0 decrypt --json --force many/*.cmk | grep -q '\"token_operations\":5}'"
 
 # Constant memory: a file far larger than the address space cmk is allowed streams through.
 case "${CMK_TEST_SANITIZE:-}" in
 ?*) skip "a 256 MiB file under a 160 MiB address-space limit" "sanitizer runtimes reserve terabytes of address space" ;;
 *)
     head -c 268435456 /dev/zero >huge
-    check "a 256 MiB file under a 160 MiB address-space limit" sh -c \
-        "ulimit -v 163840 && '$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' \
-         encrypt --key $key --threads 2 -o huge.cmk huge &&
-         '$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' decrypt -o - huge.cmk | cmp -s - huge"
+    check "a 256 MiB file under a 160 MiB address-space limit" subsh \
+        "ulimit -v 163840 && cmk encrypt --key $key --threads 2 -o huge.cmk huge &&
+         cmk decrypt -o - huge.cmk | cmp -s - huge"
     rm -f huge huge.cmk
     ;;
 esac
 
-# Killed mid-way: the input is intact and nothing appears under the final name. SIGKILL can land
-# while SoftHSM rewrites its token file at a login (truncate, then write: docs/pkcs11-layer.md),
-# which would leave the token empty for every later test: on SoftHSM the kills go to a copy.
+# Killed mid-way: the input is intact, nothing appears under the final name, and the one thing
+# left is the hidden temporary docs/cmk.md says SIGKILL can leave. To land mid-way for certain,
+# encrypt and decrypt read a FIFO whose writer sends the first 4 MiB and holds the rest back; the
+# signal goes once the temporary output has passed 1 MiB while cmk still runs. Rewrap reads a
+# regular file, so there the token is slowed instead (the fault module delays C_Decrypt, the
+# unwrap every rewrap starts with) and the kill lands while the token is at work.
+# SIGKILL can land while SoftHSM rewrites its token file at a login (truncate, then write:
+# docs/pkcs11-layer.md), which would leave the token empty for every later test: on SoftHSM the
+# kills go to a copy.
 if [ "${CMK_TEST_TOKEN_KIND:-softhsm}" = softhsm ]; then
     cp -a "$CMK_TEST_DIR/tokens" "$WORK/kill-tokens"
     sed "s|$CMK_TEST_DIR/tokens|$WORK/kill-tokens|" "$SOFTHSM2_CONF" >"$WORK/kill-softhsm2.conf"
     export SOFTHSM2_CONF="$WORK/kill-softhsm2.conf"
 fi
-cmk_bg() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@" & } # $! is cmk itself
-head -c 100000000 /dev/urandom >victim
+head -c 8388608 /dev/urandom >victim
 cp victim victim.orig
-cmk_bg encrypt --key "$key" -o victim.cmk victim
-pid=$!
-sleep 0.05
-kill -9 "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-if [ -e victim.cmk ]; then
-    check "a finished encrypt left a complete file" cmk decrypt -o victim.back victim.cmk
-else
-    ok "SIGKILL during encrypt leaves no file under the final name"
-fi
-check "... and the input intact" cmp -s victim victim.orig
-rm -f .victim.cmk.cmk-tmp-* victim.cmk victim.back
 cmk encrypt --key "$key" -o victim.cmk victim
-cmk_bg decrypt -o victim.out victim.cmk
+vsum=$(cksum <victim.cmk)
+mkfifo feed
+feed() { # feed FILE: its first 4 MiB into the FIFO, the rest held back until the writer is killed
+    { head -c 4194304 "$1" && while :; do sleep 0.05; done; } >feed &
+    feeder=$!
+}
+grown() { # grown PATTERN: cmk ($pid) still runs and wrote over 1 MiB to a file PATTERN (20 s at most)
+    _i=0
+    while [ "$_i" -lt 400 ] && kill -0 "$pid" 2>/dev/null; do
+        [ -z "$(find . -maxdepth 1 -name "$1" -size +1024k)" ] || return 0
+        sleep 0.05
+        _i=$((_i + 1))
+    done
+    return 1
+}
+# killed SIG NAME PATTERN: sends SIG to cmk ($pid) once grown PATTERN, and checks it landed then
+# and ended cmk; stops the feeder.
+killed() {
+    if grown "$3"; then
+        _at=$(find . -maxdepth 1 -name "$3" -printf %s)
+        kill "-$1" "$pid"
+        wait "$pid" 2>/dev/null
+        _rc=$?
+        case $1 in KILL) _want=137 ;; TERM) _want=143 ;; esac
+        [ "$_rc" -eq "$_want" ] && ok "$2 lands mid-way ($_at bytes out, input held back)" ||
+            fail "$2 lands mid-way" "cmk ended with status $_rc, not by the signal"
+    else
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        fail "$2 lands mid-way" "cmk ended or wrote no 1 MiB of its temporary output in 20 s"
+    fi
+    kill "$feeder" 2>/dev/null
+    wait "$feeder" 2>/dev/null
+}
+# left NAME TEMP: what the kill left beside the files there before it ($before): TEMP alone
+left() {
+    _new=$(ls -A | grep -vxF "$before")
+    printf '%s\n' "$_new" | grep -Eqx "$2" && [ "$(printf '%s\n' "$_new" | wc -l)" -eq 1 ] &&
+        ok "$1: only the hidden temporary docs/cmk.md names is left" ||
+        fail "$1: only the hidden temporary docs/cmk.md names is left" "left: $_new"
+    rm -f .victim.*cmk-tmp-*
+}
+
+before=$(ls -A)
+feed victim
+"$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" encrypt --key "$key" -o victim.new.cmk feed &
+pid=$! # cmk itself, not a subshell
+killed KILL "SIGKILL during encrypt" '.victim.new.cmk.cmk-tmp-*'
+check "SIGKILL during encrypt: nothing under the final name" test ! -e victim.new.cmk
+check "... the input intact" cmp -s victim victim.orig
+left "SIGKILL during encrypt" '\.victim\.new\.cmk\.cmk-tmp-[A-Za-z0-9]{6}'
+
+feed victim.cmk
+"$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" decrypt -o victim.out feed &
 pid=$!
-sleep 0.05
-kill -9 "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-if [ -e victim.out ]; then
-    check "a finished decrypt left a complete file" cmp -s victim.out victim
+killed KILL "SIGKILL during decrypt" '.victim.out.cmk-tmp-*'
+check "SIGKILL during decrypt: nothing under the final name" test ! -e victim.out
+check "... the encrypted input intact" test "$(cksum <victim.cmk)" = "$vsum"
+left "SIGKILL during decrypt" '\.victim\.out\.cmk-tmp-[A-Za-z0-9]{6}'
+check "... and it still decrypts" subsh "cmk decrypt -o victim.again victim.cmk && cmp -s victim.again victim"
+rm -f victim.again
+
+feed victim
+"$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" encrypt --key "$key" -o victim.t feed &
+pid=$!
+killed TERM "SIGTERM during encrypt" '.victim.t.cmk-tmp-*'
+check "SIGTERM during encrypt removes the temporary file" subsh \
+    "test ! -e victim.t && ! ls -A | grep -q 'victim.t.cmk-tmp'"
+
+fm="$BUILD_DIR/cmk-faultmod.so"
+export CMK_FAULT_MODULE="$CMK_TEST_MODULE" CMK_FAULT_CONTROL="$WORK/control" CMK_FAULT_LOG="$WORK/log"
+before=$(ls -A)
+printf 'C_Decrypt delay 3000ms\n' >control
+# (through the fault module: cmk with --module, started itself so that $! is its pid)
+"$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" --module "$fm" rewrap victim.cmk &
+pid=$!
+_i=0
+while [ "$_i" -lt 400 ] && ! grep -q '^C_Decrypt delay' log 2>/dev/null; do
+    sleep 0.05
+    _i=$((_i + 1))
+done
+if kill -0 "$pid" 2>/dev/null && grep -q '^C_Decrypt delay' log 2>/dev/null; then
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null
+    _rc=$?
+    [ "$_rc" -eq 137 ] && ok "SIGKILL during rewrap lands while the token unwraps" ||
+        fail "SIGKILL during rewrap lands while the token unwraps" "cmk ended with status $_rc"
 else
-    ok "SIGKILL during decrypt leaves no file under the final name"
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    fail "SIGKILL during rewrap lands while the token unwraps" "no delayed C_Decrypt in 20 s"
 fi
-check "... and the encrypted input intact" cmk decrypt -o victim.again victim.cmk
-cmk encrypt --key "$key" -o victim.cmk2 victim
-cmk_bg rewrap victim.cmk2
-pid=$!
-sleep 0.02
-kill -9 "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-check "SIGKILL during rewrap leaves the file readable" sh -c \
-    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' decrypt -o victim.r victim.cmk2 && cmp -s victim.r victim"
-check "SIGTERM removes the temporary file" sh -c \
-    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' encrypt --key $key -o victim.t victim & p=\$!;
-     sleep 0.05; kill -TERM \$p; wait \$p; ! ls -a | grep -q 'victim.t.cmk-tmp'"
-check "--sync writes durably and round-trips" sh -c \
-    "'$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' encrypt --sync --key $key -o synced.cmk big &&
-     '$BUILD_DIR/cmk' --config '$CMK_TEST_CMK_CONF' decrypt --sync -o synced synced.cmk && cmp -s synced big"
+rm -f control log
+check "SIGKILL during rewrap leaves the file as it was" test "$(cksum <victim.cmk)" = "$vsum"
+check "... and nothing beside it" test "$(ls -A)" = "$before"
+check "... and it still decrypts" subsh "cmk decrypt -o victim.r victim.cmk && cmp -s victim.r victim"
+check "--sync writes durably and round-trips" subsh \
+    "cmk encrypt --sync --key $key -o synced.cmk big &&
+     cmk decrypt --sync -o synced synced.cmk && cmp -s synced big"

@@ -4,7 +4,6 @@
 # CKA_ID: a key without one is refused with one line saying so, and nothing is written.
 . "$(dirname "$0")/lib.sh"
 
-cmk() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"; }
 cd "$WORK"
 printf 'payload' >plain
 
@@ -19,10 +18,9 @@ else
     fail "a key without CKA_ID" "cmk-keygen could not make it"
 fi
 if keygen "withid-$$" --id c0ffee; then
-    check "a key with a CKA_ID encrypts and decrypts" sh -c \
-        "\"$BUILD_DIR/cmk\" --config '$CMK_TEST_CMK_CONF' encrypt --key 'withid-$$' -o id.cmk plain &&
-         \"$BUILD_DIR/cmk\" inspect id.cmk | grep -q c0ffee &&
-         \"$BUILD_DIR/cmk\" --config '$CMK_TEST_CMK_CONF' decrypt -o - id.cmk | grep -qx payload"
+    check "a key with a CKA_ID encrypts and decrypts" subsh \
+        "cmk encrypt --key 'withid-$$' -o id.cmk plain && cmk inspect id.cmk | grep -q c0ffee &&
+         cmk decrypt -o - id.cmk | grep -qx payload"
 else
     fail "a key with a CKA_ID" "cmk-keygen could not make it"
 fi

@@ -10,9 +10,6 @@ export HOME="$WORK/home" XDG_DATA_HOME="$WORK/xdg"
 mkdir -p "$HOME"
 unset CMK_CONFIG CMK_AUDIT_LOG
 LOG="$XDG_DATA_HOME/cmk/audit.log"
-cmk() {
-    "$CMK_BUILD/cmk" --config "$CMK_TEST_CMK_CONF" "$@"
-}
 p11() {
     pkcs11-tool --module "$CMK_TEST_MODULE" --token-label "$CMK_TEST_TOKEN" \
         --pin "$(cat "$CMK_TEST_PIN_FILE")" "$@" 2>/dev/null
@@ -79,9 +76,8 @@ vi=$(field "$imp" 'd["current_version"]')
 check "pkcs11-tool: the imported key is sensitive but not local" sh -c \
     "pkcs11-tool --module '$CMK_TEST_MODULE' --token-label '$CMK_TEST_TOKEN' --pin \$(cat '$CMK_TEST_PIN_FILE') -O 2>/dev/null | grep -A3 'ID: *$vi' | grep 'Access:' | grep -v local | grep -q sensitive"
 check "cmk key create --import takes DER too" cmk key create "der-$$" --kty RSA --import "$WORK/mine.der"
-exits "importing a 1024-bit key is refused" 2 sh -c \
-    "openssl genrsa -out '$WORK/small.pem' 1024 2>/dev/null; \"\$0\" --config '$CMK_TEST_CMK_CONF' key create 'small-$$' --import '$WORK/small.pem'" \
-    "$CMK_BUILD/cmk"
+exits "importing a 1024-bit key is refused" 2 subsh \
+    "openssl genrsa -out '$WORK/small.pem' 1024 2>/dev/null; cmk key create 'small-$$' --import '$WORK/small.pem'"
 expect "public: the PEM's SHA-256 SPKI fingerprint is the one show reports" \
     "$(field "$imp" 'd["versions"][0]["fingerprint_sha256"]')" \
     "$(cmk key public "$imp" | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)"
@@ -207,16 +203,14 @@ exits "purge --due purges nothing still in retention" 0 cmk key purge --due
 expect "... the protected key is still there" "1" "$(objects "$pp" Data)"
 
 # --- list / json ------------------------------------------------------------------------------
-check "list --json is a keys array" sh -c "\"\$0\" --config '$CMK_TEST_CMK_CONF' key list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert isinstance(d[\"keys\"], list) and all(\"versions\" in k for k in d[\"keys\"])'" "$CMK_BUILD/cmk"
+check "list --json is a keys array" subsh "cmk key list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert isinstance(d[\"keys\"], list) and all(\"versions\" in k for k in d[\"keys\"])'"
 exits "an unknown key verb is a usage error" 2 cmk key frobnicate
 
 # --- audit ------------------------------------------------------------------------------------
 check "the audit log verifies" cmk audit verify
-check "audit --key lists the key's create, rotate, disable, refusals" sh -c \
-    "\"\$0\" --config '$CMK_TEST_CMK_CONF' audit --key '$k' --json | python3 -c 'import json,sys; ops={(r[\"op\"], r[\"outcome\"]) for r in json.load(sys.stdin)[\"records\"]}; need={(\"create\",\"ok\"),(\"rotate\",\"ok\"),(\"disable\",\"ok\"),(\"enable\",\"ok\"),(\"delete\",\"ok\"),(\"recover\",\"ok\"),(\"create\",\"refused\"),(\"wrap\",\"refused\")}; assert need <= ops, need - ops'" \
-    "$CMK_BUILD/cmk"
-check "audit --since tomorrow lists nothing" sh -c \
-    "test \$(\"\$0\" --config '$CMK_TEST_CMK_CONF' audit --since +1d | wc -l) -eq 0" "$CMK_BUILD/cmk"
+check "audit --key lists the key's create, rotate, disable, refusals" subsh \
+    "cmk audit --key '$k' --json | python3 -c 'import json,sys; ops={(r[\"op\"], r[\"outcome\"]) for r in json.load(sys.stdin)[\"records\"]}; need={(\"create\",\"ok\"),(\"rotate\",\"ok\"),(\"disable\",\"ok\"),(\"enable\",\"ok\"),(\"delete\",\"ok\"),(\"recover\",\"ok\"),(\"create\",\"refused\"),(\"wrap\",\"refused\")}; assert need <= ops, need - ops'"
+check "audit --since tomorrow lists nothing" subsh "test \$(cmk audit --since +1d | wc -l) -eq 0"
 cp "$LOG" "$WORK/log.orig"
 cp "$LOG.head" "$WORK/head.orig"
 restore() { cp "$WORK/log.orig" "$LOG" && cp "$WORK/head.orig" "$LOG.head"; }

@@ -12,9 +12,6 @@ mkdir -p "$HOME"
 unset CMK_CONFIG
 export CMK_AUDIT_LOG="$WORK/audit.log"
 need key-state "the provider honours cmk key's state"
-cmk() {
-    "$CMK_BUILD/cmk" --config "$CMK_TEST_CMK_CONF" "$@"
-}
 field() {
     cmk key show "$1" --json | python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"
 }
@@ -77,7 +74,7 @@ echo "a file under a CMK" >"$WORK/f"
 check "cmk encrypt" cmk encrypt --key "$k" -o "$WORK/f.cmk" "$WORK/f"
 cmk key rotate "$k" >/dev/null
 check "cmk decrypt after a rotation (the file names its version)" \
-    sh -c "\"\$0\" --config '$CMK_TEST_CMK_CONF' decrypt -o '$WORK/f.out' '$WORK/f.cmk' && cmp '$WORK/f' '$WORK/f.out'" "$CMK_BUILD/cmk"
+    subsh "cmk decrypt -o '$WORK/f.out' '$WORK/f.cmk' && cmp '$WORK/f' '$WORK/f.out'"
 cmk key disable "$k" --version "$v2" >/dev/null
 refuse "cmk decrypt of a file under a disabled version is refused" "is disabled" \
     cmk decrypt -o "$WORK/f.out2" "$WORK/f.cmk"

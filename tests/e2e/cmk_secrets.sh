@@ -6,7 +6,6 @@ cd "$WORK"
 pin=$(cat "$CMK_TEST_PIN_FILE")
 key=secrets-$$
 keygen "$key" --id 5e >/dev/null
-cmk() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"; }
 head -c 20000000 /dev/urandom >data
 cmk encrypt --key "$key" -o data.cmk data 2>err.enc
 
@@ -34,7 +33,7 @@ cat <&3 >/dev/null
 exec 3<&-
 wait "$pid"
 check "the PIN is not on cmk's output" sh -c "! grep -qF '$pin' err.enc err.dec"
-"$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" --pin-source "file:/nonexistent" encrypt --key "$key" data 2>err.nopin
+cmk --pin-source "file:/nonexistent" encrypt --key "$key" data 2>err.nopin
 check "nor when the PIN source fails" sh -c "! grep -qF '$pin' err.nopin"
 if [ -n "${CMK_AUDIT_LOG:-}" ] && [ -f "$CMK_AUDIT_LOG" ]; then
     check "the PIN is not in the audit trail" sh -c "! grep -qF '$pin' '$CMK_AUDIT_LOG'"

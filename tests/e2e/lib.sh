@@ -51,6 +51,15 @@ keygen() {
         { cat "$WORK/keygen.log" >&2; return 1; }
 }
 
+# cmk ARGS...: the cmk command on the test token ($CMK_TEST_CMK_CONF). A script that needs
+# another setting (the fault module, a config of its own) passes it after --config or calls
+# "$BUILD_DIR/cmk" itself, saying so. Run with `&`, this function is a subshell: to kill cmk by
+# its pid, start "$BUILD_DIR/cmk" itself in the background.
+cmk() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"; }
+# subsh CODE: runs shell code in a subshell of the script, for check and refuse; unlike `sh -c`
+# it sees the script's functions (cmk).
+subsh() { (eval "$1"); }
+
 # What a token kind lacks, each with its evidence: a script (or a step) that needs it says so
 # and skips on the kinds without it. `need WHAT NAME` skips NAME and ends the script.
 lacks() { # lacks WHAT: why this kind cannot do WHAT; nothing (status 1) when it can

@@ -12,10 +12,6 @@ export HOME="$WORK/home" XDG_DATA_HOME="$WORK/xdg"
 mkdir -p "$HOME"
 unset CMK_CONFIG
 export CMK_AUDIT_LOG="$WORK/audit.log"
-cmk() {
-    "$CMK_BUILD/cmk" --module "$CMK_TEST_MODULE" --token "pkcs11:token=$CMK_TEST_TOKEN" \
-        --pin-source "file:$CMK_TEST_PIN_FILE" "$@"
-}
 sed "/^\[cmk_sect\]/a audit-log = $CMK_AUDIT_LOG" "$OPENSSL_CONF" >openssl.cnf
 export OPENSSL_CONF="$WORK/openssl.cnf"
 

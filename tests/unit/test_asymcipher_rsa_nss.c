@@ -33,7 +33,7 @@ static int nss_keygen(void)
 
     if (pid == 0) {
         char pin_spec[160];
-        CK_RV rv = p11_module_get(TP_NSS_MODULE, nss.init_args, &m);
+        CK_RV rv = p11_module_get(nss.module, nss.init_args, &m);
 
         snprintf(pin_spec, sizeof(pin_spec), "file:%s", nss.pin_file);
         if (rv == CKR_OK)
@@ -106,30 +106,22 @@ static void round_trip(const char *md, const char *label_hex)
     EVP_PKEY_CTX_free(d);
 }
 
-#define NEED_NSS()                                                                                 \
-    do {                                                                                           \
-        if (why_not != NULL) {                                                                     \
-            TEST_SKIP(why_not);                                                                    \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
 static void test_nss_public_half_read_off_the_private_key(void)
 {
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     CU_ASSERT_TRUE(EVP_PKEY_is_a(key, "RSA"));
     CU_ASSERT_EQUAL(EVP_PKEY_get_bits(key), 2048);
 }
 
 static void test_nss_oaep_sha1_round_trip(void)
 {
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     round_trip("sha1", NULL);
 }
 
 static void test_nss_oaep_sha256_with_label_in_the_token(void)
 {
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     round_trip("sha256", "6c6162656c");
 }
 
@@ -144,7 +136,7 @@ static void test_nss_kem_sha256(void)
     };
     EVP_PKEY_CTX *c;
 
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     c = EVP_PKEY_CTX_new_from_pkey(libctx, key, NULL);
     CU_ASSERT_FATAL(c != NULL);
     CU_ASSERT(EVP_PKEY_encapsulate_init(c, params) > 0 &&
@@ -187,7 +179,7 @@ static void sign_verify(int pad, const char *mgf1)
 
 static void test_nss_sign_pkcs1_and_pss(void)
 {
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     sign_verify(RSA_PKCS1_PADDING, NULL);
     sign_verify(RSA_PKCS1_PSS_PADDING, NULL);
     sign_verify(RSA_PKCS1_PSS_PADDING, "SHA256");

@@ -1,58 +1,31 @@
 /* test_p11_nss.c - the same layer against a second token, NSS softokn: init args reach
  * C_Initialize (configdir=), the PIN logs in, keys are made and found, and OAEP with SHA-256
  * and a label works in the token (SoftHSM 2.6.1 can do neither). Skips where NSS is absent. */
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include "test_p11_util.h"
+#include "test_prov_util.h"
 
-#define NSS_MODULE_DEFAULT "/usr/lib/x86_64-linux-gnu/libsoftokn3.so"
-#define NSS_TOKEN_URI      "pkcs11:token=NSS%20Certificate%20DB"
+#define NSS_TOKEN_URI "pkcs11:token=NSS%20Certificate%20DB"
 
-static char dir[64], pin_spec[96];
+static tp_nss db;
 static p11_module *nss;
 static p11_token *tok;
 static p11_key *key;
 static const char *why_not;
 
-static const char *nss_module(void)
-{
-    const char *m = testlib_env("CMK_NSS_MODULE");
-
-    return m != NULL ? m : NSS_MODULE_DEFAULT;
-}
-
-/* A throw-away NSS database with a PIN, made with certutil. */
+/* A throw-away NSS database with a PIN (tp_nss_new), a key made in it by the layer. */
 static int suite_setup(void)
 {
-    char cmd[256], args[200], uri[64];
-    FILE *f;
+    char pin_spec[160];
 
-    if (access(nss_module(), R_OK) != 0 || system("command -v certutil >/dev/null") != 0) {
-        why_not = "NSS softokn or certutil is not installed";
+    if ((why_not = tp_nss_new(&db)) != NULL)
         return 0;
-    }
-    snprintf(dir, sizeof(dir), "/tmp/cmk-test-nss-XXXXXX");
-    if (mkdtemp(dir) == NULL)
-        return 1;
-    snprintf(pin_spec, sizeof(pin_spec), "file:%s/pin", dir);
-    f = fopen(pin_spec + 5, "w");
-    if (f == NULL)
-        return 1;
-    fputs("nss-test-pin-1\n", f);
-    fclose(f);
-    snprintf(cmd, sizeof(cmd), "certutil -N -d sql:%s -f %s >/dev/null 2>&1", dir, pin_spec + 5);
-    if (system(cmd) != 0) {
-        why_not = "certutil could not make an NSS database";
-        return 0;
-    }
-    snprintf(args, sizeof(args),
-             "configdir='sql:%s' certPrefix='' keyPrefix='' secmod='secmod.db' flags=", dir);
-    snprintf(uri, sizeof(uri), "pkcs11:object=cmk-nss");
-    if (p11_module_get(nss_module(), args, &nss) != CKR_OK ||
+    snprintf(pin_spec, sizeof(pin_spec), "file:%s", db.pin_file);
+    if (p11_module_get(db.module, db.init_args, &nss) != CKR_OK ||
         p11_token_open(nss, NSS_TOKEN_URI, pin_spec, &tok) != CKR_OK ||
         p11_key_generate(tok, "cmk-nss", (const uint8_t *)"\x01", 1, 2048, P11_OP_DECRYPT) !=
             CKR_OK ||
-        p11_key_find(tok, uri, &key) != CKR_OK) {
+        p11_key_find(tok, "pkcs11:object=cmk-nss", &key) != CKR_OK) {
         printf("NSS setup: %s\n", p11_err_detail());
         return 1;
     }
@@ -61,30 +34,16 @@ static int suite_setup(void)
 
 static int suite_teardown(void)
 {
-    char cmd[96];
-
     p11_key_free(key);
     p11_token_free(tok);
     p11_module_put(nss);
-    if (dir[0] != '\0') {
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            printf("could not remove %s\n", dir);
-    }
+    tp_nss_free(&db);
     return 0;
 }
 
-#define NEED_NSS()                                                                                 \
-    do {                                                                                           \
-        if (why_not != NULL) {                                                                     \
-            TEST_SKIP(why_not);                                                                    \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
 static void test_nss_key_is_a_cmk(void)
 {
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     CU_ASSERT_STRING_EQUAL(p11_module_description(nss), "NSS Internal Crypto Services");
     CU_ASSERT_TRUE(p11_key_has_private(key));
     CU_ASSERT_EQUAL(p11_key_bits(key), 2048);
@@ -117,7 +76,7 @@ static void test_nss_oaep_sha256_with_label_round_trip(void)
     const p11_rsa_params p = {P11_RSA_OAEP, P11_HASH_SHA256, P11_HASH_SHA256,
                               (const uint8_t *)"cmk label", 9};
 
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     round_trip(&p);
 }
 
@@ -125,7 +84,7 @@ static void test_nss_pkcs1_round_trip(void)
 {
     const p11_rsa_params p = {P11_RSA_PKCS1, 0, 0, NULL, 0};
 
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     round_trip(&p);
 }
 
@@ -133,7 +92,7 @@ static void test_nss_oaep_probe_finds_sha256(void)
 {
     unsigned mask;
 
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     mask = p11_rsa_oaep_hashes(key);
     printf("  NSS OAEP hashes: mask 0x%x\n", mask);
     CU_ASSERT_TRUE(mask & (1u << P11_HASH_SHA1));
@@ -145,7 +104,7 @@ static void test_nss_wrong_pin_is_pin_incorrect(void)
     int status = -1;
     pid_t pid;
 
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     /* a second p11_token in this process shares the login (section 5.6), so in a child */
     fflush(stdout);
     pid = fork();
@@ -181,7 +140,7 @@ static void test_nss_fork_child_decrypts(void)
     int status = -1;
     pid_t pid;
 
-    NEED_NSS();
+    TP_NSS_NEED(why_not);
     if (!p11_key_has_public_object(key)) {
         TEST_SKIP("this NSS keeps no public object");
         return;

@@ -88,10 +88,12 @@ static inline int tp_softhsm(void)
 }
 
 /* An NSS softokn database in a temporary folder, the second token of the tests: NSS does OAEP
- * with SHA-256 and labels in the token, and keeps no public-key objects. */
+ * with SHA-256 and labels in the token, and keeps no public-key objects. The module is
+ * $CMK_NSS_MODULE, else TP_NSS_MODULE (as for tests/tokens/nss.sh). */
 #define TP_NSS_MODULE "/usr/lib/x86_64-linux-gnu/libsoftokn3.so"
 #define TP_NSS_TOKEN  "NSS Certificate DB"
 typedef struct tp_nss {
+    const char *module;
     char dir[64];
     char pin_file[96];   /* the user PIN, for pin-source file: */
     char init_args[256]; /* C_Initialize's pReserved (configdir=...) */
@@ -112,7 +114,9 @@ static inline const char *tp_nss_new(tp_nss *n)
     char cmd[320];
 
     memset(n, 0, sizeof(*n));
-    if (access(TP_NSS_MODULE, R_OK) != 0 || system("command -v certutil >/dev/null") != 0)
+    if ((n->module = testlib_env("CMK_NSS_MODULE")) == NULL)
+        n->module = TP_NSS_MODULE;
+    if (access(n->module, R_OK) != 0 || system("command -v certutil >/dev/null") != 0)
         return "NSS softokn or certutil is not installed";
     snprintf(n->dir, sizeof(n->dir), "/tmp/cmk-test-nss-XXXXXX");
     if (mkdtemp(n->dir) == NULL)
@@ -142,7 +146,7 @@ static inline OSSL_LIB_CTX *tp_nss_libctx_new(const tp_nss *n)
              "default = default_sect\n[default_sect]\nactivate = 1\n[cmk_sect]\n"
              "module = %s/cmk.so\npkcs11-module-path = %s\npkcs11-module-token-pin = file:%s\n"
              "pkcs11-module-init-args = \"%s\"\nactivate = 1\n",
-             build, TP_NSS_MODULE, n->pin_file, n->init_args);
+             build, n->module, n->pin_file, n->init_args);
     snprintf(path, sizeof(path), "%s/openssl.cnf", n->dir);
     if (!tp_file_write(path, cnf) || (libctx = OSSL_LIB_CTX_new()) == NULL)
         return NULL;
@@ -153,6 +157,16 @@ static inline OSSL_LIB_CTX *tp_nss_libctx_new(const tp_nss *n)
     }
     return libctx;
 }
+
+/* In a test on the NSS database: skips it, saying why, when why (what tp_nss_new or the suite's
+ * setup answered) is set. */
+#define TP_NSS_NEED(why)                                                                           \
+    do {                                                                                           \
+        if ((why) != NULL) {                                                                       \
+            TEST_SKIP(why);                                                                        \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
 
 /* Removes the database's folder. */
 static inline void tp_nss_free(tp_nss *n)

@@ -17,7 +17,7 @@
 #include "test_prov_util.h"
 #include "testprov.h"
 
-#define LABEL     "ptest-unwrap"
+#define LABEL     TESTPROV_UNWRAP_LABEL
 #define NSS_LABEL "ctx-nss"
 #define KEYS      8
 #define RELOADS   10
@@ -45,14 +45,6 @@ static int unwrap_all(OSSL_LIB_CTX *ctx, EVP_PKEY *k, const testprov_wrapped *w)
     EVP_PKEY_CTX_free(c);
     return ok;
 }
-
-#define NEED_SETUP()                                                                               \
-    do {                                                                                           \
-        if (skip_why != NULL) {                                                                    \
-            TEST_SKIP(skip_why);                                                                   \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
 
 /* ---- unload and load again ---- */
 
@@ -96,7 +88,8 @@ static void test_unload_and_load_again_keeps_unwrapping(void)
     OSSL_LIB_CTX *ctx;
     EVP_PKEY *kept = NULL;
 
-    NEED_SETUP();
+    if (testprov_unwrap_skipped(__func__, key, skip_why))
+        return;
     ctx = libctx_cmk_inactive();
     CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
     CU_ASSERT_FALSE(OSSL_PROVIDER_available(ctx, "cmk"));
@@ -180,7 +173,8 @@ static void test_two_contexts_on_one_token_interleaved_and_threaded(void)
     const char *why;
     ctx_key a = {.wrapped = keys}, b = {.wrapped = keys};
 
-    NEED_SETUP();
+    if (testprov_unwrap_skipped(__func__, key, skip_why))
+        return;
     a.libctx = testprov_libctx_new(&why);
     b.libctx = testprov_libctx_new(&why);
     CU_ASSERT_FATAL(a.libctx != NULL && b.libctx != NULL);
@@ -201,7 +195,7 @@ static OSSL_LIB_CTX *nss_setup(tp_nss *db, EVP_PKEY **k, testprov_wrapped *w, co
     if ((*why = tp_nss_new(db)) != NULL)
         return NULL;
     *why = "could not make the NSS key, its context or its wrapped keys (see above)";
-    tok = (testprov_token){TP_NSS_MODULE, TP_NSS_TOKEN, db->pin_file, db->init_args};
+    tok = (testprov_token){db->module, TP_NSS_TOKEN, db->pin_file, db->init_args};
     snprintf(pub_path, sizeof(pub_path), "%s/pub.pem", db->dir);
     if (!testprov_key_make_in(&tok, NSS_LABEL, NULL, pub_path) ||
         !testprov_wrap_random(pub_path, w, KEYS) || (ctx = tp_nss_libctx_new(db)) == NULL)
@@ -221,7 +215,8 @@ static void test_softhsm_and_nss_contexts_each_see_only_their_own(void)
     ctx_key s = {.wrapped = keys}, n = {.wrapped = nss_keys};
     tp_nss db;
 
-    NEED_SETUP();
+    if (testprov_unwrap_skipped(__func__, key, skip_why))
+        return;
     if ((n.libctx = nss_setup(&db, &n.key, nss_keys, &why)) == NULL) {
         tp_nss_free(&db);
         TEST_SKIP(why);
@@ -242,21 +237,14 @@ static void test_softhsm_and_nss_contexts_each_see_only_their_own(void)
 
 int main(void)
 {
-    CU_pSuite s;
-    int rc;
+    static const CU_TestInfo tests[] = {
+        {"unload_and_load_again_keeps_unwrapping", test_unload_and_load_again_keeps_unwrapping},
+        {"two_contexts_on_one_token_interleaved_and_threaded",
+         test_two_contexts_on_one_token_interleaved_and_threaded},
+        {"softhsm_and_nss_contexts_each_see_only_their_own",
+         test_softhsm_and_nss_contexts_each_see_only_their_own},
+        CU_TEST_INFO_NULL,
+    };
 
-    key = testprov_unwrap_setup(&libctx, LABEL, keys, KEYS, &skip_why);
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    s = CU_add_suite("provider_contexts", NULL, NULL);
-    CU_add_test(s, "unload_and_load_again_keeps_unwrapping",
-                test_unload_and_load_again_keeps_unwrapping);
-    CU_add_test(s, "two_contexts_on_one_token_interleaved_and_threaded",
-                test_two_contexts_on_one_token_interleaved_and_threaded);
-    CU_add_test(s, "softhsm_and_nss_contexts_each_see_only_their_own",
-                test_softhsm_and_nss_contexts_each_see_only_their_own);
-    rc = testlib_run();
-    EVP_PKEY_free(key);
-    OSSL_LIB_CTX_free(libctx);
-    return rc;
+    return testprov_unwrap_main("provider_contexts", tests, &libctx, &key, &skip_why, keys, KEYS);
 }

@@ -17,7 +17,6 @@
 #include "testprov.h"
 
 #define KEYS          8
-#define LABEL         "ptest-unwrap"
 #define BUSY_THREADS  4
 #define BUSY_FORKS    40
 #define CHILD_SECONDS 5
@@ -82,25 +81,16 @@ static int child_status(pid_t pid)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int skipped(const char *test)
-{
-    if (key == NULL) {
-        testlib_skip(test, skip_why);
-        return 1;
-    }
-    return 0;
-}
-
 static void test_child_unwraps_key_parent_only_loaded(void)
 {
-    if (skipped(__func__))
+    if (testprov_unwrap_skipped(__func__, key, skip_why))
         return;
     CU_ASSERT_EQUAL(child_status(child_unwrap(NULL, "child of a parent that never unwrapped")), 0);
 }
 
 static void test_child_unwrap_leaves_error_queue_empty(void)
 {
-    if (skipped(__func__))
+    if (testprov_unwrap_skipped(__func__, key, skip_why))
         return;
     ERR_clear_error();
     check_queue = 1;
@@ -113,7 +103,7 @@ static void test_child_unwraps_with_key_loaded_before_fork(void)
 {
     EVP_PKEY_CTX *ctx;
 
-    if (skipped(__func__))
+    if (testprov_unwrap_skipped(__func__, key, skip_why))
         return;
     ERR_clear_error();
     ctx = testprov_unwrap_ctx(libctx, key);
@@ -130,7 +120,7 @@ static void test_children_side_by_side_and_parent_meanwhile(void)
     pid_t a, b;
     unsigned parent_bad;
 
-    if (skipped(__func__))
+    if (testprov_unwrap_skipped(__func__, key, skip_why))
         return;
     a = child_unwrap(NULL, "child a");
     b = child_unwrap(NULL, "child b");
@@ -144,7 +134,7 @@ static void test_grandchild_unwraps(void)
 {
     pid_t pid;
 
-    if (skipped(__func__))
+    if (testprov_unwrap_skipped(__func__, key, skip_why))
         return;
     fflush(NULL);
     if ((pid = fork()) == 0) {
@@ -178,7 +168,7 @@ static void test_child_forked_while_threads_unwrap(void)
     pthread_t busy[BUSY_THREADS];
     TESTLIB_CHILDREN c = {0, 0, 0, 0};
 
-    if (skipped(__func__))
+    if (testprov_unwrap_skipped(__func__, key, skip_why))
         return;
     /* memcheck's leak check in each child (at _exit) reports as definitely lost the blocks only
      * the parent's other threads' stacks pointed to: those threads are not in the child. The
@@ -218,25 +208,17 @@ static void test_child_forked_while_threads_unwrap(void)
 
 int main(void)
 {
-    CU_pSuite s;
-    int rc;
+    static const CU_TestInfo tests[] = {
+        {"child_unwraps_key_parent_only_loaded", test_child_unwraps_key_parent_only_loaded},
+        {"child_unwraps_with_key_loaded_before_fork",
+         test_child_unwraps_with_key_loaded_before_fork},
+        {"children_side_by_side_and_parent_meanwhile",
+         test_children_side_by_side_and_parent_meanwhile},
+        {"grandchild_unwraps", test_grandchild_unwraps},
+        {"child_forked_while_threads_unwrap", test_child_forked_while_threads_unwrap},
+        {"child_unwrap_leaves_error_queue_empty", test_child_unwrap_leaves_error_queue_empty},
+        CU_TEST_INFO_NULL,
+    };
 
-    key = testprov_unwrap_setup(&libctx, LABEL, keys, KEYS, &skip_why);
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    s = CU_add_suite("provider_fork", NULL, NULL);
-    CU_add_test(s, "child_unwraps_key_parent_only_loaded",
-                test_child_unwraps_key_parent_only_loaded);
-    CU_add_test(s, "child_unwraps_with_key_loaded_before_fork",
-                test_child_unwraps_with_key_loaded_before_fork);
-    CU_add_test(s, "children_side_by_side_and_parent_meanwhile",
-                test_children_side_by_side_and_parent_meanwhile);
-    CU_add_test(s, "grandchild_unwraps", test_grandchild_unwraps);
-    CU_add_test(s, "child_forked_while_threads_unwrap", test_child_forked_while_threads_unwrap);
-    CU_add_test(s, "child_unwrap_leaves_error_queue_empty",
-                test_child_unwrap_leaves_error_queue_empty);
-    rc = testlib_run();
-    EVP_PKEY_free(key);
-    OSSL_LIB_CTX_free(libctx);
-    return rc;
+    return testprov_unwrap_main("provider_fork", tests, &libctx, &key, &skip_why, keys, KEYS);
 }

@@ -14,7 +14,6 @@
 
 #define KEYS        64 /* distinct wrapped keys, used round robin */
 #define MAX_THREADS 8
-#define LABEL       "ptest-unwrap"
 
 static OSSL_LIB_CTX *libctx;
 static const char *skip_why;
@@ -55,10 +54,8 @@ static void run_threads(const char *test, unsigned nthreads, unsigned total, uns
     worker w[MAX_THREADS] = {{0}};
     unsigned ok = 0, failed = 0, wrong = 0;
 
-    if (key == NULL) {
-        testlib_skip(test, skip_why);
+    if (testprov_unwrap_skipped(test, key, skip_why))
         return;
-    }
     for (unsigned i = 0; i < nthreads; i++) {
         w[i].index = i;
         w[i].count = total / nthreads + (i < total % nthreads);
@@ -97,19 +94,12 @@ static void test_eight_threads_with_a_new_ctx_per_unwrap(void)
 
 int main(void)
 {
-    CU_pSuite s;
-    int rc;
+    static const CU_TestInfo tests[] = {
+        {"two_threads_unwrap_correctly", test_two_threads_unwrap_correctly},
+        {"eight_threads_unwrap_correctly", test_eight_threads_unwrap_correctly},
+        {"eight_threads_with_a_new_ctx_per_unwrap", test_eight_threads_with_a_new_ctx_per_unwrap},
+        CU_TEST_INFO_NULL,
+    };
 
-    key = testprov_unwrap_setup(&libctx, LABEL, keys, KEYS, &skip_why);
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    s = CU_add_suite("provider_threads", NULL, NULL);
-    CU_add_test(s, "two_threads_unwrap_correctly", test_two_threads_unwrap_correctly);
-    CU_add_test(s, "eight_threads_unwrap_correctly", test_eight_threads_unwrap_correctly);
-    CU_add_test(s, "eight_threads_with_a_new_ctx_per_unwrap",
-                test_eight_threads_with_a_new_ctx_per_unwrap);
-    rc = testlib_run();
-    EVP_PKEY_free(key);
-    OSSL_LIB_CTX_free(libctx);
-    return rc;
+    return testprov_unwrap_main("provider_threads", tests, &libctx, &key, &skip_why, keys, KEYS);
 }

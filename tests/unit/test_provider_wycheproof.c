@@ -269,7 +269,7 @@ static void targets_new(void)
                                    testlib_env("CMK_TEST_PIN_FILE"), NULL};
     if ((nss.why = tp_nss_new(&nss_db)) != NULL)
         return;
-    nss.tok = (testprov_token){TP_NSS_MODULE, TP_NSS_TOKEN, nss_db.pin_file, nss_db.init_args};
+    nss.tok = (testprov_token){nss_db.module, TP_NSS_TOKEN, nss_db.pin_file, nss_db.init_args};
     if ((nss.libctx = tp_nss_libctx_new(&nss_db)) == NULL)
         nss.why = "cmk does not load for the NSS database";
 }

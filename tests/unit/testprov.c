@@ -330,6 +330,33 @@ EVP_PKEY *testprov_unwrap_setup(OSSL_LIB_CTX **libctx, const char *label, testpr
     return key;
 }
 
+int testprov_unwrap_main(const char *suite, const CU_TestInfo *tests, OSSL_LIB_CTX **libctx,
+                         EVP_PKEY **key, const char **why, testprov_wrapped *w, size_t n)
+{
+    CU_pSuite s;
+    int rc;
+
+    /* Set up before CUnit starts: a missing token makes every test skip with why, not fail. */
+    *key = testprov_unwrap_setup(libctx, TESTPROV_UNWRAP_LABEL, w, n, why);
+    if (CU_initialize_registry() != CUE_SUCCESS || (s = CU_add_suite(suite, NULL, NULL)) == NULL)
+        return 2;
+    for (; tests->pName != NULL; tests++)
+        if (CU_add_test(s, tests->pName, tests->pTestFunc) == NULL)
+            return 2;
+    rc = testlib_run();
+    EVP_PKEY_free(*key);
+    OSSL_LIB_CTX_free(*libctx);
+    return rc;
+}
+
+int testprov_unwrap_skipped(const char *test, const EVP_PKEY *key, const char *why)
+{
+    if (key != NULL)
+        return 0;
+    testlib_skip(test, why);
+    return 1;
+}
+
 EVP_PKEY_CTX *testprov_unwrap_ctx(OSSL_LIB_CTX *libctx, EVP_PKEY *key)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(libctx, key, NULL);

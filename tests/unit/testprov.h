@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <CUnit/CUnit.h>
 #include <openssl/evp.h>
 #include <p11-kit/pkcs11.h>
 
@@ -92,6 +93,18 @@ int testprov_wrap_random(const char *pub_path, testprov_wrapped *w, size_t n);
  * set; *libctx is set whenever it could be made. */
 EVP_PKEY *testprov_unwrap_setup(OSSL_LIB_CTX **libctx, const char *label, testprov_wrapped *w,
                                 size_t n, const char **why);
+
+/* main() of the unwrap tests (test_provider_contexts, _fork, _threads): testprov_unwrap_setup
+ * with the key TESTPROV_UNWRAP_LABEL into *libctx, *key and *why (the tests skip, saying why,
+ * where *key is NULL), then tests (ended by CU_TEST_INFO_NULL) run as the suite named suite;
+ * the key and the context are freed last. Returns the program's exit status: testlib_run's, or
+ * 2 when CUnit cannot start. */
+#define TESTPROV_UNWRAP_LABEL "ptest-unwrap"
+int testprov_unwrap_main(const char *suite, const CU_TestInfo *tests, OSSL_LIB_CTX **libctx,
+                         EVP_PKEY **key, const char **why, testprov_wrapped *w, size_t n);
+
+/* In an unwrap test: when the setup gave no key, skips test saying why and returns 1. */
+int testprov_unwrap_skipped(const char *test, const EVP_PKEY *key, const char *why);
 
 /* A ctx ready to unwrap with key: EVP_PKEY_decrypt_init and RSA-OAEP SHA-1. NULL on failure. */
 EVP_PKEY_CTX *testprov_unwrap_ctx(OSSL_LIB_CTX *libctx, EVP_PKEY *key);
