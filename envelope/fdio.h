@@ -13,5 +13,7 @@
 
 int env_fd_read(int fd, uint8_t *buf, size_t n, size_t *got);
 int env_fd_write(int fd, const uint8_t *buf, size_t n);
+/* a then b, as one write where the descriptor takes it */
+int env_fd_write2(int fd, const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
 
 #endif

@@ -11,7 +11,9 @@
  * order ends the run and is returned, and nothing from that record or after it is written.
  *
  * Memory: two buffers of about max(record_bytes, out_max_bytes) per worker, and at most
- * max_inflight_bytes of them (but one worker at least), whatever the length of the stream.
+ * max_inflight_bytes of them (but one worker at least), whatever the length of the stream,
+ * plus up to 1 MiB for the bytes of a record held back to make writes end on 1 MiB boundaries
+ * (they go out with the next record, or before the run ends, also when it fails).
  * Buffers are mapped lazily (a small stream touches only what it reads), kept out of core dumps,
  * and the bytes used are wiped before they are unmapped. The caller's thread is worker 0; a
  * stream of one record starts no other thread.

@@ -13,6 +13,10 @@
 
 #define CHUNK 1024 /* the smallest chunk the format allows: many chunks from small inputs */
 
+/* The chunk size seal() writes; the tests that take it from here also run with 4 KiB chunks,
+ * where the pipeline holds back each record's bytes past a page boundary (pipeline.c). */
+static size_t chunk = CHUNK;
+
 static uint8_t ikm[ENV_KEY_BYTES];
 
 static int fd_with(const uint8_t *buf, size_t len)
@@ -43,7 +47,7 @@ static void header_set(env_header *h)
     strcpy(h->key_version, "1");
     h->wrap_alg = ENV_WRAP_RSA_OAEP;
     h->wrapped_len = 256;
-    h->chunk_bytes = CHUNK;
+    h->chunk_bytes = chunk;
 }
 
 static uint8_t *seal(const uint8_t *pt, size_t len, unsigned threads, size_t *out_len)
@@ -84,17 +88,17 @@ static env_err open_file(const uint8_t *ct, size_t len, const uint8_t *key, unsi
 
 static void test_stream_round_trip_around_chunk_boundaries(void)
 {
-    static const size_t sizes[] = {0,         1,         CHUNK - 1,     CHUNK,
-                                   CHUNK + 1, 2 * CHUNK, 7 * CHUNK + 5, 40 * CHUNK + 1};
+    const size_t sizes[] = {0,         1,         chunk - 1,     chunk,
+                            chunk + 1, 2 * chunk, 7 * chunk + 5, 40 * chunk + 1};
     static const unsigned threads[] = {1, 2, 3};
-    uint8_t *pt = malloc(40 * CHUNK + 1);
+    uint8_t *pt = malloc(40 * chunk + 1);
 
-    RAND_bytes(pt, 40 * CHUNK + 1);
+    RAND_bytes(pt, 40 * chunk + 1);
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
         for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
             size_t ct_len, back_len = 0;
             uint8_t *ct = seal(pt, sizes[s], threads[t], &ct_len), *back = NULL;
-            size_t chunks = sizes[s] / CHUNK + 1;
+            size_t chunks = sizes[s] / chunk + 1;
 
             /* the size is header + plaintext + one tag per chunk, nothing else */
             CU_ASSERT_EQUAL(ct_len, (size_t)(ct[5] << 24 | ct[6] << 16 | ct[7] << 8 | ct[8]) +
@@ -114,7 +118,7 @@ static void test_stream_round_trip_around_chunk_boundaries(void)
 static void test_stream_round_trip_at_any_offset_and_through_pipes(void)
 {
     static const off_t starts[] = {1, 15, 17, 4095, 4097, 8192 + 333};
-    size_t len = 9 * CHUNK + 77, ct_len, back_len = 0;
+    size_t len = 9 * chunk + 77, ct_len, back_len = 0;
     uint8_t *pt = malloc(len), *ct, *back = NULL;
     uint8_t junk[8192 + 333];
     env_stream_opts o = {.threads = 2};
@@ -145,7 +149,7 @@ static void test_stream_round_trip_at_any_offset_and_through_pipes(void)
     { /* pipes, both ways: small enough to sit in the pipes' buffers */
         int pin[2], pout[2];
         env_header h = {0};
-        uint8_t got[12 * CHUNK];
+        uint8_t got[12 * 4096]; /* 12 chunks of either size */
         ssize_t n;
 
         CU_ASSERT_EQUAL_FATAL(pipe(pin), 0);
@@ -252,11 +256,14 @@ static void test_stream_refuses_appended_swapped_and_spliced_data(void)
 }
 
 /* A changed chunk k in the middle of a long file, opened on several threads: exactly the
- * plaintext of chunks 0..k-1 comes out, in order, and nothing of chunk k or after it. */
+ * plaintext of chunks 0..k-1 comes out, in order, and nothing of chunk k or after it. The
+ * output starts out_at bytes into its file (decrypting to a shell's `>>`). */
+static size_t out_at;
+
 static void test_stream_releases_only_chunks_before_a_bad_one(void)
 {
     static const unsigned threads[] = {1, 2, 4};
-    size_t pt_len = 60 * CHUNK + 7, len, hdr;
+    size_t pt_len = 60 * chunk + 7, len, hdr;
     uint8_t *pt = malloc(pt_len), *ct;
 
     RAND_bytes(pt, pt_len);
@@ -268,16 +275,18 @@ static void test_stream_releases_only_chunks_before_a_bad_one(void)
             env_header h;
             env_header_err herr;
             env_buf raw = {0};
-            size_t at = hdr + k * (CHUNK + ENV_TAG_BYTES) + 5, out_len;
-            int in, out = fd_with(NULL, 0);
+            size_t at = hdr + k * (chunk + ENV_TAG_BYTES) + 5, out_len;
+            int in, out = fd_with(pt, out_at);
             uint8_t *back;
 
+            lseek(out, (off_t)out_at, SEEK_SET);
             ct[at] ^= 0x01;
             in = fd_with(ct, len);
             CU_ASSERT_EQUAL_FATAL(env_stream_header_read(in, &h, &raw, &herr), ENV_OK);
             CU_ASSERT_EQUAL(env_stream_decrypt(&o, &h, ikm, in, out), ENV_E_AUTH);
             back = fd_read_all(out, &out_len);
-            TEST_ASSERT_BYTES(back, out_len, pt, k * CHUNK);
+            CU_ASSERT_EQUAL(out_len, out_at + k * chunk);
+            TEST_ASSERT_BYTES(back + out_at, out_len - out_at, pt, k * chunk);
             ct[at] ^= 0x01;
             free(back);
             env_buf_free(&raw);
@@ -287,6 +296,20 @@ static void test_stream_releases_only_chunks_before_a_bad_one(void)
     }
     free(pt);
     free(ct);
+}
+
+/* With 4 KiB chunks a sealed record is 4112 bytes: each write holds back what passes a page
+ * boundary for the next one, and a failing record still lets every byte before it out. */
+static void test_stream_with_4k_chunks_round_trips_and_releases_whole_chunks(void)
+{
+    chunk = 4096;
+    test_stream_round_trip_around_chunk_boundaries();
+    test_stream_round_trip_at_any_offset_and_through_pipes();
+    test_stream_releases_only_chunks_before_a_bad_one();
+    out_at = 100; /* so decrypted records, too, cross page boundaries */
+    test_stream_releases_only_chunks_before_a_bad_one();
+    out_at = 0;
+    chunk = CHUNK;
 }
 
 /* Failed reads and writes say which, with the errno of the failing call. */
@@ -376,6 +399,8 @@ int main(void)
                 test_stream_refuses_appended_swapped_and_spliced_data);
     CU_add_test(s, "stream_releases_only_chunks_before_a_bad_one",
                 test_stream_releases_only_chunks_before_a_bad_one);
+    CU_add_test(s, "stream_with_4k_chunks_round_trips_and_releases_whole_chunks",
+                test_stream_with_4k_chunks_round_trips_and_releases_whole_chunks);
     CU_add_test(s, "stream_io_errors_keep_errno", test_stream_io_errors_keep_errno);
     CU_add_test(s, "stream_wrong_key_fails_the_commitment",
                 test_stream_wrong_key_fails_the_commitment);
