@@ -19,9 +19,7 @@
  * the same either way, moves it from one buffer to the other (docs/benchmarks.md, "Files"). */
 #define PL_ALIGN 4096
 
-#ifndef PL_SPIN_NS
 #define PL_SPIN_NS 200000
-#endif
 
 /* Each worker reads, transforms and writes its own record, so the record stays in that core's
  * cache from read(2) to write(2); handing it to another thread cost 10-25% more CPU time
@@ -40,7 +38,6 @@ typedef struct pl_run {
     int in_fd, out_fd;
     uint64_t in_start, out_start; /* file offsets of record 0 (0 for a pipe) */
     size_t buf_bytes;             /* each of a worker's two buffers */
-    int spin;                     /* another core is there: pl_turn_spin may spin */
     pthread_mutex_t read_lock;    /* held across a claim and its read: reads in record order */
     pthread_mutex_t lock;         /* guards what follows */
     pthread_cond_t turn;
@@ -54,9 +51,8 @@ typedef struct pl_run {
      * page-cache folio leaves it to the next write to fill, and the kernel then uses smaller
      * folios. A record's bytes past its last boundary wait in carry and go at the head of the
      * next record's write. Touched only in the write turn, like bytes_in. */
-    uint8_t *carry; /* mmap'ed, granule bytes; NULL: writes are not held back */
+    uint8_t *carry; /* granule bytes, mapped when a record first holds some back */
     size_t granule, carry_len, carry_touched;
-    uint64_t out_at; /* the file offset of the next record's first byte */
     pl_worker *workers;
 } pl_run;
 
@@ -137,7 +133,7 @@ static void pl_turn_spin(pl_run *r, uint64_t i)
 {
     uint64_t until = 0;
 
-    if (!r->spin || __atomic_load_n(&r->next_write, __ATOMIC_ACQUIRE) + 1 != i)
+    if (!r->cfg->spin || __atomic_load_n(&r->next_write, __ATOMIC_ACQUIRE) + 1 != i)
         return;
     for (unsigned k = 1; __atomic_load_n(&r->next_write, __ATOMIC_ACQUIRE) != i; k++) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -179,14 +175,30 @@ static void pl_turn_end(pl_run *r, env_err e, int err_errno)
     pthread_mutex_unlock(&r->lock);
 }
 
-/* Writes, in its turn, a record's n bytes at p after the carry; unless `hold` is 0, keeps back
- * the bytes past the record's last granule boundary. */
-static int pl_write(pl_run *r, const uint8_t *p, size_t n, int hold)
+/* The carry, mapped on first use (a stream of one record, most small files, never needs it);
+ * 0 if it can't be: writes are then not held back, which is only slower. */
+static int pl_carry_map(pl_run *r)
 {
-    size_t keep = hold && r->carry != NULL ? (size_t)((r->out_at + n) % r->granule) : 0;
+    void *p;
 
-    if (keep > n)
-        keep = 0; /* a record shorter than a granule: nothing to gain */
+    if (r->carry != NULL)
+        return 1;
+    p = mmap(NULL, r->granule, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return 0;
+    (void)madvise(p, r->granule, MADV_DONTDUMP);
+    r->carry = p;
+    return 1;
+}
+
+/* Writes, in its turn, a record's n bytes at p, which go to file offset `at`, after the carry;
+ * unless `hold` is 0, keeps back the bytes past the record's last granule boundary. */
+static int pl_write(pl_run *r, const uint8_t *p, uint64_t at, size_t n, int hold)
+{
+    size_t keep = hold && r->granule >= PL_ALIGN ? (size_t)((at + n) % r->granule) : 0;
+
+    if (keep > n || (keep > 0 && !pl_carry_map(r)))
+        keep = 0; /* a record shorter than a granule gains nothing */
     if (!env_fd_write2(r->out_fd, r->carry, r->carry_len, p, n - keep))
         return 0;
     if (keep > 0)
@@ -195,7 +207,6 @@ static int pl_write(pl_run *r, const uint8_t *p, size_t n, int hold)
     if (keep > r->carry_touched)
         r->carry_touched = keep;
     r->carry_len = keep;
-    r->out_at += n;
     return 1;
 }
 
@@ -204,7 +215,8 @@ static void pl_record(pl_run *r, pl_worker *w, uint64_t i, size_t len, int last,
 {
     int err_errno = w->read_errno;
     size_t in_skew = pl_skew(r->in_start + i * r->cfg->record_bytes);
-    size_t out_skew = pl_skew(r->out_start + i * r->cfg->out_record_bytes);
+    uint64_t out_at = r->out_start + i * r->cfg->out_record_bytes;
+    size_t out_skew = pl_skew(out_at);
     size_t out_len = 0;
 
     if (e == ENV_OK) {
@@ -217,7 +229,7 @@ static void pl_record(pl_run *r, pl_worker *w, uint64_t i, size_t len, int last,
     }
     if (!pl_turn_wait(r, i))
         return;
-    if (e == ENV_OK && !pl_write(r, w->out + out_skew, out_len, !last)) {
+    if (e == ENV_OK && !pl_write(r, w->out + out_skew, out_at, out_len, !last)) {
         e = ENV_E_WRITE;
         err_errno = errno;
     } else if (e != ENV_OK && r->carry_len > 0) { /* the records before this one go out whole */
@@ -298,19 +310,10 @@ env_err env_pipeline_run(const env_pipeline_cfg *cfg, int in_fd, int out_fd)
 
     r.buf_bytes = (big + PL_ALIGN) / PL_ALIGN * PL_ALIGN + PL_ALIGN; /* room for any skew */
     n = pl_workers(cfg, r.buf_bytes);
-    r.spin = sysconf(_SC_NPROCESSORS_ONLN) > 1;
     r.in_start = pl_fd_at(in_fd);
     r.out_start = pl_fd_at(out_fd);
-    r.out_at = r.out_start;
     for (r.granule = 1; r.granule * 2 <= cfg->out_record_bytes && r.granule < (1u << 20);)
         r.granule *= 2;
-    if (r.granule >= PL_ALIGN) {
-        r.carry = mmap(NULL, r.granule, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (r.carry == MAP_FAILED)
-            r.carry = NULL; /* still correct, only slower */
-        else
-            (void)madvise(r.carry, r.granule, MADV_DONTDUMP);
-    }
 
     /* Only a hint for the kernel's read-ahead; a pipe refuses it, harmlessly. */
     (void)posix_fadvise(in_fd, 0, 0, POSIX_FADV_SEQUENTIAL);

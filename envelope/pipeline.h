@@ -37,6 +37,7 @@ typedef env_err env_pipeline_fn(void *arg, unsigned worker, uint64_t index, int 
 
 typedef struct env_pipeline_cfg {
     unsigned workers; /* >= 1 */
+    int spin;         /* another core can run the writer: a waiting writer may spin first */
     size_t record_bytes, out_record_bytes, out_max_bytes, max_inflight_bytes;
     env_pipeline_fn *fn;
     void *arg;

@@ -32,45 +32,6 @@ static void test_data_put_get_replace_destroy(void)
     CU_ASSERT_EQUAL(p11_data_destroy(tu_token, APP, label), P11_R_OBJECT_NOT_FOUND);
 }
 
-/* Two objects for one label (two writers raced): the greater value is read; a later put
- * leaves exactly one. */
-static void test_data_two_objects_read_the_greater(void)
-{
-    const char *label = tu_label("race");
-    CK_OBJECT_CLASS cls = CKO_DATA;
-    CK_BBOOL yes = CK_TRUE;
-    CK_ATTRIBUTE t[] = {
-        {CKA_CLASS, &cls, sizeof(cls)},
-        {CKA_TOKEN, &yes, 1},
-        {CKA_PRIVATE, &yes, 1},
-        {CKA_APPLICATION, APP, strlen(APP)},
-        {CKA_LABEL, (void *)label, strlen(label)},
-        {CKA_VALUE, "v=1\nupdated=2", 13},
-    };
-    CK_OBJECT_HANDLE h;
-    p11_session s;
-    uint8_t *v = NULL;
-    size_t len = 0, n = 0;
-    char **labels = NULL;
-
-    CU_ASSERT_EQUAL_FATAL(
-        p11_data_put(tu_token, APP, label, (const uint8_t *)"v=1\nupdated=1", 13, 1), CKR_OK);
-    CU_ASSERT_EQUAL_FATAL(p11_session_get(tu_token, &s), CKR_OK);
-    CU_ASSERT_EQUAL(tu_token->f->C_CreateObject(s.h, t, 6, &h), CKR_OK);
-    p11_session_put(tu_token, s);
-    CU_ASSERT_EQUAL_FATAL(p11_data_get(tu_token, APP, label, &v, &len), CKR_OK);
-    TEST_ASSERT_BYTES(v, len, (const uint8_t *)"v=1\nupdated=2", 13);
-    free(v);
-    CU_ASSERT_EQUAL(p11_data_put(tu_token, APP, label, (const uint8_t *)"v=1\nupdated=3", 13, 0),
-                    CKR_OK);
-    CU_ASSERT_EQUAL(p11_data_labels_get(tu_token, APP, &labels, &n), CKR_OK);
-    size_t mine = 0;
-    for (size_t i = 0; i < n; i++)
-        mine += strcmp(labels[i], label) == 0;
-    CU_ASSERT_EQUAL(mine, 1);
-    p11_labels_free(labels, n);
-}
-
 /* Creates a second object (app, label) behind the layer's back, as a writer that raced would;
  * its handle. */
 static CK_OBJECT_HANDLE object_add(const char *label, const char *val)
@@ -92,6 +53,31 @@ static CK_OBJECT_HANDLE object_add(const char *label, const char *val)
     CU_ASSERT_EQUAL(tu_token->f->C_CreateObject(s.h, t, 6, &h), CKR_OK);
     p11_session_put(tu_token, s);
     return h;
+}
+
+/* Two objects for one label (two writers raced): the greater value is read; a later put
+ * leaves exactly one. */
+static void test_data_two_objects_read_the_greater(void)
+{
+    const char *label = tu_label("race");
+    uint8_t *v = NULL;
+    size_t len = 0, n = 0;
+    char **labels = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(
+        p11_data_put(tu_token, APP, label, (const uint8_t *)"v=1\nupdated=1", 13, 1), CKR_OK);
+    CU_ASSERT_NOT_EQUAL(object_add(label, "v=1\nupdated=2"), CK_INVALID_HANDLE);
+    CU_ASSERT_EQUAL_FATAL(p11_data_get(tu_token, APP, label, &v, &len), CKR_OK);
+    TEST_ASSERT_BYTES(v, len, (const uint8_t *)"v=1\nupdated=2", 13);
+    free(v);
+    CU_ASSERT_EQUAL(p11_data_put(tu_token, APP, label, (const uint8_t *)"v=1\nupdated=3", 13, 0),
+                    CKR_OK);
+    CU_ASSERT_EQUAL(p11_data_labels_get(tu_token, APP, &labels, &n), CKR_OK);
+    size_t mine = 0;
+    for (size_t i = 0; i < n; i++)
+        mine += strcmp(labels[i], label) == 0;
+    CU_ASSERT_EQUAL(mine, 1);
+    p11_labels_free(labels, n);
 }
 
 static void expect_value(const char *label, p11_data_hint *hint, const char *want)
