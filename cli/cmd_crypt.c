@@ -164,13 +164,16 @@ static int stream_status(env_err e, const char *in, const char *out)
     }
 }
 
-/* Options for one file's stream: threads, and a progress line for a large regular file. */
+/* Options for one file's stream: threads, and a progress line for a large regular file. The
+ * output's blocks are reserved ahead only in a temporary file of ours, removed on failure. */
 static env_stream_opts stream_opts(cmk_cli *cli, const crypt_args *a, cli_progress *pr, int in_fd,
-                                   const char *in)
+                                   const char *in, const cli_out *out)
 {
     /* cmk's own AES-GCM (intel-ipsec-mb) where the provider offers it, else OpenSSL's. */
-    env_stream_opts o = {
-        .libctx = cli_libctx(cli), .propq = "?provider=cmk", .threads = a->threads};
+    env_stream_opts o = {.libctx = cli_libctx(cli),
+                         .propq = "?provider=cmk",
+                         .threads = a->threads,
+                         .reserve_out = out->final_path != NULL};
     struct stat st;
 
     cli_progress_start(pr, a->encrypt ? "encrypting" : "decrypting", in,
@@ -181,22 +184,23 @@ static env_stream_opts stream_opts(cmk_cli *cli, const crypt_args *a, cli_progre
 }
 
 static int file_encrypt(cmk_cli *cli, const crypt_args *a, const env_header *tmpl,
-                        const uint8_t *ikm, int in_fd, int out_fd, const char *in, const char *out)
+                        const uint8_t *ikm, int in_fd, const cli_out *of, const char *in,
+                        const char *out)
 {
     cli_progress pr;
-    env_stream_opts o = stream_opts(cli, a, &pr, in_fd, in);
+    env_stream_opts o = stream_opts(cli, a, &pr, in_fd, in, of);
     env_header h = *tmpl;
-    env_err e = env_stream_encrypt(&o, &h, ikm, in_fd, out_fd);
+    env_err e = env_stream_encrypt(&o, &h, ikm, in_fd, of->fd);
 
     cli_progress_end(&pr);
     return stream_status(e, in, out);
 }
 
-static int file_decrypt(cmk_cli *cli, const crypt_args *a, int in_fd, int out_fd, const char *in,
-                        const char *out)
+static int file_decrypt(cmk_cli *cli, const crypt_args *a, int in_fd, const cli_out *of,
+                        const char *in, const char *out)
 {
     cli_progress pr;
-    env_stream_opts o = stream_opts(cli, a, &pr, in_fd, in);
+    env_stream_opts o = stream_opts(cli, a, &pr, in_fd, in, of);
     env_header h;
     env_header_err herr;
     env_buf raw = {0};
@@ -222,7 +226,7 @@ static int file_decrypt(cmk_cli *cli, const crypt_args *a, int in_fd, int out_fd
     }
     if ((rc = cli_unwrap(cli, &h, ikm)) != CMK_EXIT_OK)
         goto end;
-    e = env_stream_decrypt(&o, &h, ikm, in_fd, out_fd);
+    e = env_stream_decrypt(&o, &h, ikm, in_fd, of->fd);
     cli_progress_end(&pr);
     rc = stream_status(e, in, out);
 end:
@@ -264,8 +268,8 @@ static int crypt_one(cmk_cli *cli, const crypt_args *a, const env_header *tmpl, 
         goto end;
     }
     before_ok = fstat(in_fd, &before) == 0 && S_ISREG(before.st_mode);
-    rc = a->encrypt ? file_encrypt(cli, a, tmpl, ikm, in_fd, out.fd, in, out_path)
-                    : file_decrypt(cli, a, in_fd, out.fd, in, out_path);
+    rc = a->encrypt ? file_encrypt(cli, a, tmpl, ikm, in_fd, &out, in, out_path)
+                    : file_decrypt(cli, a, in_fd, &out, in, out_path);
     /* A file another program changed while we read it gave us a mix, or a prefix: refuse. */
     if (rc == CMK_EXIT_OK && before_ok && input_changed(in_fd, &before))
         rc = cli_fail(CMK_EXIT_FAIL, "%s: changed while it was read; nothing was written", in);

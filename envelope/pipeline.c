@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
@@ -266,6 +269,30 @@ static unsigned pl_workers(const env_pipeline_cfg *cfg, size_t buf_bytes)
     return cfg->workers < fit ? cfg->workers : (unsigned)fit;
 }
 
+/* Reserves the output's blocks ahead (pipeline.h): on ext4, writing 1 GiB into blocks reserved
+ * with fallocate took 0.29 s of CPU against 0.36 s with delayed allocation, and 0.15-0.16 s
+ * against 0.19-0.20 s of wall clock, also counting the writeback to the disk
+ * (docs/benchmarks.md, "Files"). Not on tmpfs, where fallocate zeroes the pages the writes
+ * then fill (2-3x slower), nor on filesystems not measured. Returns 0 only when the filesystem
+ * has no room (errno set); any other refusal leaves the writes to allocate as they go. */
+static int pl_out_reserve(const pl_run *r)
+{
+    struct stat in, out;
+    struct statfs fs;
+    int64_t left, records, bytes;
+
+    if (!r->cfg->reserve || fstat(r->in_fd, &in) != 0 || !S_ISREG(in.st_mode) ||
+        fstat(r->out_fd, &out) != 0 || !S_ISREG(out.st_mode) || fstatfs(r->out_fd, &fs) != 0 ||
+        fs.f_type != EXT4_SUPER_MAGIC || (int64_t)r->in_start > (int64_t)in.st_size)
+        return 1;
+    left = (int64_t)in.st_size - (int64_t)r->in_start;
+    records = left / (int64_t)r->cfg->record_bytes + 1; /* the last one is short, maybe empty */
+    bytes = left + records * ((int64_t)r->cfg->out_record_bytes - (int64_t)r->cfg->record_bytes);
+    if (bytes <= 0 || fallocate(r->out_fd, FALLOC_FL_KEEP_SIZE, (off_t)r->out_start, bytes) == 0)
+        return 1;
+    return errno != ENOSPC && errno != EDQUOT;
+}
+
 /* Worker 0 is the caller's thread; it reads record 0 before any other thread starts, so a stream
  * of one record (most small files) starts none. */
 static env_err pl_run_all(pl_run *r, unsigned n)
@@ -320,7 +347,9 @@ env_err env_pipeline_run(const env_pipeline_cfg *cfg, int in_fd, int out_fd)
     pthread_mutex_init(&r.read_lock, NULL);
     pthread_mutex_init(&r.lock, NULL);
     pthread_cond_init(&r.turn, NULL);
-    if ((r.workers = calloc(n, sizeof(*r.workers))) != NULL) {
+    if (!pl_out_reserve(&r)) {
+        e = ENV_E_WRITE;
+    } else if ((r.workers = calloc(n, sizeof(*r.workers))) != NULL) {
         for (unsigned k = 0; k < n; k++)
             r.workers[k] = (pl_worker){.r = &r, .id = k};
         e = pl_run_all(&r, n);

@@ -18,6 +18,14 @@
  * and the bytes used are wiped before they are unmapped. The caller's thread is worker 0; a
  * stream of one record starts no other thread.
  *
+ * With `reserve`, when in_fd and out_fd are regular files and out_fd's is an ext4 filesystem,
+ * the blocks for the output the input's size implies (every record but the last of
+ * out_record_bytes, the last changed by the same amount) are reserved before the first record,
+ * keeping the file's size: writing into them takes less CPU than ext4's delayed allocation, and a
+ * full filesystem fails the run at once (ENV_E_WRITE, ENOSPC) rather than after the whole read.
+ * An output that ends up shorter than that (an input shrinking while it is read) keeps the
+ * blocks past its end: `reserve` is for files the caller deletes when a run fails.
+ *
  * Errors: ENV_E_READ and ENV_E_WRITE leave errno as the failing call set it, in the caller's
  * thread; other codes are fn's. Thread safety: fn is called on up to `workers` threads at once,
  * each call with a distinct worker number (0..workers-1) that stays with that thread, so fn can
@@ -38,6 +46,7 @@ typedef env_err env_pipeline_fn(void *arg, unsigned worker, uint64_t index, int 
 typedef struct env_pipeline_cfg {
     unsigned workers; /* >= 1 */
     int spin;         /* another core can run the writer: a waiting writer may spin first */
+    int reserve;      /* out_fd is a new file of the caller's own: reserve its blocks ahead */
     size_t record_bytes, out_record_bytes, out_max_bytes, max_inflight_bytes;
     env_pipeline_fn *fn;
     void *arg;

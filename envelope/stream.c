@@ -94,6 +94,7 @@ static env_err run_stream(const env_stream_opts *o, const env_file_keys *keys, u
     r.workers = o->threads ? o->threads : (cpus > 0 ? (unsigned)cpus : 1);
     cfg.workers = r.workers;
     cfg.spin = cpus > 1;
+    cfg.reserve = o->reserve_out;
     if ((r.chunkers = OPENSSL_zalloc(r.workers * sizeof(*r.chunkers))) == NULL)
         goto end;
     e = ENV_E_CRYPTO;

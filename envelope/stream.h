@@ -51,6 +51,9 @@ typedef struct env_stream_opts {
     OSSL_LIB_CTX *libctx; /* for AES-256-GCM, HKDF, SHA-256 and the salt's RNG; NULL: default */
     const char *propq;
     unsigned threads; /* 0: one per online CPU */
+    /* out_fd is a new file the caller deletes if the call fails: its blocks may be reserved
+     * ahead (pipeline.h), which is faster on ext4 and fails a full filesystem at once. */
+    int reserve_out;
     /* Called after each chunk written, with the input bytes consumed so far: in order, never
      * concurrently, possibly from a worker thread; may be NULL. */
     void (*progress)(void *arg, uint64_t bytes_in);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # faults_cmk_disk: `cmk encrypt`, `decrypt` and `rewrap` when the disk fails them: the output's
-# filesystem full (a small tmpfs, and `ulimit -f`), the output directory read-only, the input
-# cut short or shrinking while it is read. Each time: one line `cmk: ...`, a non-zero exit,
+# filesystem full (a small tmpfs, a small ext4 image, and `ulimit -f`), the output directory
+# read-only, the input cut short or shrinking while it is read. Each time: one line `cmk: ...`, a non-zero exit,
 # the input intact (a file being rewrapped unchanged), nothing under the final name and no
 # `.NAME.cmk-tmp-XXXXXX` left.
 # (docs/testing-faults.md; the mounts need root, else those steps skip.)
@@ -50,6 +50,17 @@ if mount -t tmpfs -o size=1m tmpfs small 2>/dev/null; then
     both "onto a full filesystem" small "write failed: No space left on device$"
 else
     skip "full filesystem" "cannot mount a small tmpfs here (not root?)"
+fi
+
+# The same on ext4, where cmk reserves the output's blocks before it reads the input (pipeline.h):
+# the reservation is refused, not a write.
+mkdir ext4
+if truncate -s 2m ext4.img && mkfs.ext4 -q -F ext4.img >/dev/null 2>&1 &&
+    mount -o loop ext4.img ext4 2>/dev/null; then
+    mounts="$WORK/ext4 $mounts"
+    both "onto a full ext4 filesystem" ext4 "write failed: No space left on device$"
+else
+    skip "full ext4 filesystem" "cannot mount an ext4 image here (needs root, mkfs.ext4, a loop device)"
 fi
 
 # The file size limit: the kernel sends SIGXFSZ, which kills a process that does not ignore it

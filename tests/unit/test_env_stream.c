@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <openssl/rand.h>
 #include "testlib.h"
 #include "../../envelope/chunk.h"
@@ -312,6 +315,82 @@ static void test_stream_with_4k_chunks_round_trips_and_releases_whole_chunks(voi
     chunk = CHUNK;
 }
 
+/* 512-byte sectors a file of len bytes fills in whole 4 KiB blocks (small files: no extent
+ * index blocks). */
+static long long blocks_for(off_t len)
+{
+    return (long long)((len + 4095) / 4096 * 8);
+}
+
+/* With reserve_out, on ext4, the output's blocks are reserved up front for exactly the output
+ * the input implies: a complete file holds no block past its end, whatever its size, each way;
+ * one that stops early (a bad chunk) still holds the whole reservation. */
+static void test_stream_reserves_exactly_the_output_on_ext4(void)
+{
+    const size_t sizes[] = {1, CHUNK - 1, CHUNK, CHUNK + 1, 7 * CHUNK + 5, 100 * CHUNK + 1};
+    uint8_t *pt = malloc(100 * CHUNK + 1);
+    int probe = fd_with(NULL, 0);
+    struct statfs fs;
+
+    if (fstatfs(probe, &fs) != 0 || fs.f_type != EXT4_SUPER_MAGIC) {
+        TEST_SKIP("the output's blocks are reserved only on ext4, and tmpfile()'s folder is "
+                  "on another filesystem (TMPDIR picks it)");
+        goto end;
+    }
+    RAND_bytes(pt, 100 * CHUNK + 1);
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        for (int reserve = 0; reserve <= 1; reserve++) {
+            env_stream_opts o = {.threads = 2, .reserve_out = reserve};
+            env_header h = {0};
+            env_header_err herr;
+            env_buf raw = {0};
+            int in = fd_with(pt, sizes[s]), mid = fd_with(NULL, 0), out = fd_with(NULL, 0);
+            struct stat st;
+
+            header_set(&h);
+            CU_ASSERT_EQUAL(env_stream_encrypt(&o, &h, ikm, in, mid), ENV_OK);
+            CU_ASSERT_EQUAL_FATAL(fstat(mid, &st), 0);
+            CU_ASSERT_EQUAL(st.st_blocks, blocks_for(st.st_size));
+            lseek(mid, 0, SEEK_SET);
+            CU_ASSERT_EQUAL_FATAL(env_stream_header_read(mid, &h, &raw, &herr), ENV_OK);
+            CU_ASSERT_EQUAL(env_stream_decrypt(&o, &h, ikm, mid, out), ENV_OK);
+            CU_ASSERT_EQUAL_FATAL(fstat(out, &st), 0);
+            CU_ASSERT_EQUAL(st.st_size, (off_t)sizes[s]);
+            CU_ASSERT_EQUAL(st.st_blocks, blocks_for(st.st_size));
+            env_buf_free(&raw);
+            close(in);
+            close(mid);
+            close(out);
+        }
+    }
+    { /* chunk 10 of 101 changed: ten chunks out, the blocks of all 101 reserved */
+        env_stream_opts o = {.threads = 2, .reserve_out = 1};
+        size_t len, hdr;
+        uint8_t *ct = seal(pt, 100 * CHUNK + 1, 2, &len);
+        env_header h;
+        env_header_err herr;
+        env_buf raw = {0};
+        int in, out = fd_with(NULL, 0);
+        struct stat st;
+
+        hdr = (size_t)(ct[5] << 24 | ct[6] << 16 | ct[7] << 8 | ct[8]);
+        ct[hdr + 10 * (CHUNK + ENV_TAG_BYTES) + 3] ^= 1;
+        in = fd_with(ct, len);
+        CU_ASSERT_EQUAL_FATAL(env_stream_header_read(in, &h, &raw, &herr), ENV_OK);
+        CU_ASSERT_EQUAL(env_stream_decrypt(&o, &h, ikm, in, out), ENV_E_AUTH);
+        CU_ASSERT_EQUAL_FATAL(fstat(out, &st), 0);
+        CU_ASSERT_EQUAL(st.st_size, 10 * CHUNK);
+        CU_ASSERT_EQUAL(st.st_blocks, blocks_for(100 * CHUNK + 1));
+        env_buf_free(&raw);
+        close(in);
+        close(out);
+        free(ct);
+    }
+end:
+    close(probe);
+    free(pt);
+}
+
 /* Failed reads and writes say which, with the errno of the failing call. */
 static void test_stream_io_errors_keep_errno(void)
 {
@@ -401,6 +480,8 @@ int main(void)
                 test_stream_releases_only_chunks_before_a_bad_one);
     CU_add_test(s, "stream_with_4k_chunks_round_trips_and_releases_whole_chunks",
                 test_stream_with_4k_chunks_round_trips_and_releases_whole_chunks);
+    CU_add_test(s, "stream_reserves_exactly_the_output_on_ext4",
+                test_stream_reserves_exactly_the_output_on_ext4);
     CU_add_test(s, "stream_io_errors_keep_errno", test_stream_io_errors_keep_errno);
     CU_add_test(s, "stream_wrong_key_fails_the_commitment",
                 test_stream_wrong_key_fails_the_commitment);
