@@ -167,6 +167,14 @@ tests: $(FAULTMOD)
 $(FAULTMOD): $(FAULT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/pkcs11/p11_rv.o
 	$(CC) -shared -Wl,--no-undefined $(LDFLAGS) -o $@ $^ -lpthread -ldl
 
+# A command runner where O_TMPFILE is refused, as on NFS (tests/sysfault/no_tmpfile.c): the e2e
+# tests reach cli/outfile.c's named-temporary path through it.
+NO_TMPFILE := $(BUILD)/cmk-no-tmpfile
+FORMAT_SRC += tests/sysfault/no_tmpfile.c
+tests: $(NO_TMPFILE)
+$(NO_TMPFILE): $(BUILD)/obj/tests/sysfault/no_tmpfile.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
 # make stress (tests/stress/run.sh, docs/development.md): STRESS_SECONDS (default 60) of 8 threads
 # unwrapping through the provider (build/stress/cmk-stress) beside 4 cmk processes encrypting and
 # decrypting files, on a throw-away token of its own.

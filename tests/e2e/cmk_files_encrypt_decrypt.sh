@@ -90,12 +90,13 @@ case "${CMK_TEST_SANITIZE:-}" in
     ;;
 esac
 
-# Killed mid-way: the input is intact, nothing appears under the final name, and the one thing
-# left is the hidden temporary docs/cmk.md says SIGKILL can leave. To land mid-way for certain,
-# encrypt and decrypt read a FIFO whose writer sends the first 4 MiB and holds the rest back; the
-# signal goes once the temporary output has passed 1 MiB while cmk still runs. Rewrap reads a
-# regular file, so there the token is slowed instead (the fault module delays C_Decrypt, the
-# unwrap every rewrap starts with) and the kill lands while the token is at work.
+# Killed mid-way: the input is intact and nothing is left, neither under the final name nor
+# beside it (the output is an unnamed file until complete: cli/outfile.h); where unnamed files
+# cannot be made, the one thing left is the hidden temporary docs/cmk.md names. To land mid-way
+# for certain, encrypt and decrypt read a FIFO whose writer sends the first 4 MiB and holds the
+# rest back; the signal goes once cmk's output has passed 1 MiB while cmk still runs. Rewrap
+# reads a regular file, so there the token is slowed instead (the fault module delays
+# C_Decrypt, the unwrap every rewrap starts with) and the kill lands while the token is at work.
 # SIGKILL can land while SoftHSM rewrites its token file at a login (truncate, then write:
 # docs/pkcs11-layer.md), which would leave the token empty for every later test: on SoftHSM the
 # kills go to a copy.
@@ -113,20 +114,31 @@ feed() { # feed FILE: its first 4 MiB into the FIFO, the rest held back until th
     { head -c 4194304 "$1" && while :; do sleep 0.05; done; } >feed &
     feeder=$!
 }
-grown() { # grown PATTERN: cmk ($pid) still runs and wrote over 1 MiB to a file PATTERN (20 s at most)
+here=$(pwd -P)
+out_size() { # out_size: the bytes in cmk's ($pid) output here, unnamed or hidden (0: none yet)
+    for _fd in /proc/"$pid"/fd/*; do
+        case $(readlink "$_fd" 2>/dev/null) in
+        "$here"/\#*" (deleted)" | "$here"/.*.cmk-tmp-*)
+            stat -L -c %s "$_fd" 2>/dev/null && return 0
+            ;;
+        esac
+    done
+    echo 0
+}
+grown() { # grown: cmk ($pid) still runs and wrote over 1 MiB of its output (20 s at most)
     _i=0
     while [ "$_i" -lt 400 ] && kill -0 "$pid" 2>/dev/null; do
-        [ -z "$(find . -maxdepth 1 -name "$1" -size +1024k)" ] || return 0
+        [ "$(out_size)" -le 1048576 ] || return 0
         sleep 0.05
         _i=$((_i + 1))
     done
     return 1
 }
-# killed SIG NAME PATTERN: sends SIG to cmk ($pid) once grown PATTERN, and checks it landed then
-# and ended cmk; stops the feeder.
+# killed SIG NAME: sends SIG to cmk ($pid) once grown, and checks it landed then and ended cmk;
+# stops the feeder.
 killed() {
-    if grown "$3"; then
-        _at=$(find . -maxdepth 1 -name "$3" -printf %s)
+    if grown; then
+        _at=$(out_size)
         kill "-$1" "$pid"
         wait "$pid" 2>/dev/null
         _rc=$?
@@ -141,40 +153,65 @@ killed() {
     kill "$feeder" 2>/dev/null
     wait "$feeder" 2>/dev/null
 }
-# left NAME TEMP: what the kill left beside the files there before it ($before): TEMP alone
+# left NAME: nothing beside the files there before the kill ($before)
 left() {
     _new=$(ls -A | grep -vxF "$before")
-    printf '%s\n' "$_new" | grep -Eqx "$2" && [ "$(printf '%s\n' "$_new" | wc -l)" -eq 1 ] &&
-        ok "$1: only the hidden temporary docs/cmk.md names is left" ||
-        fail "$1: only the hidden temporary docs/cmk.md names is left" "left: $_new"
-    rm -f .victim.*cmk-tmp-*
+    [ -z "$_new" ] && ok "$1: nothing is left" || fail "$1: nothing is left" "left: $_new"
 }
 
 before=$(ls -A)
 feed victim
 "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" encrypt --key "$key" -o victim.new.cmk feed &
 pid=$! # cmk itself, not a subshell
-killed KILL "SIGKILL during encrypt" '.victim.new.cmk.cmk-tmp-*'
+killed KILL "SIGKILL during encrypt"
 check "SIGKILL during encrypt: nothing under the final name" test ! -e victim.new.cmk
 check "... the input intact" cmp -s victim victim.orig
-left "SIGKILL during encrypt" '\.victim\.new\.cmk\.cmk-tmp-[A-Za-z0-9]{6}'
+left "SIGKILL during encrypt"
 
 feed victim.cmk
 "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" decrypt -o victim.out feed &
 pid=$!
-killed KILL "SIGKILL during decrypt" '.victim.out.cmk-tmp-*'
+killed KILL "SIGKILL during decrypt"
 check "SIGKILL during decrypt: nothing under the final name" test ! -e victim.out
 check "... the encrypted input intact" test "$(cksum <victim.cmk)" = "$vsum"
-left "SIGKILL during decrypt" '\.victim\.out\.cmk-tmp-[A-Za-z0-9]{6}'
+left "SIGKILL during decrypt"
 check "... and it still decrypts" subsh "cmk decrypt -o victim.again victim.cmk && cmp -s victim.again victim"
 rm -f victim.again
 
 feed victim
 "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" encrypt --key "$key" -o victim.t feed &
 pid=$!
-killed TERM "SIGTERM during encrypt" '.victim.t.cmk-tmp-*'
+killed TERM "SIGTERM during encrypt"
 check "SIGTERM during encrypt removes the temporary file" subsh \
     "test ! -e victim.t && ! ls -A | grep -q 'victim.t.cmk-tmp'"
+
+# Where unnamed files cannot be made (NFS; here cmk-no-tmpfile has the kernel refuse O_TMPFILE),
+# cmk writes a hidden temporary file from the start: a completed run leaves only its output, a
+# SIGKILL leaves that temporary file and nothing under the final name.
+nt="$BUILD_DIR/cmk-no-tmpfile"
+if "$nt" true 2>/dev/null; then
+    if "$nt" "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" encrypt --key "$key" \
+        -o victim.nt.cmk victim && [ "$(ls -A | grep -vxF "$before")" = victim.nt.cmk ] &&
+        cmk decrypt -o - victim.nt.cmk | cmp -s - victim; then
+        ok "without unnamed files: encrypt completes, leaving only its output"
+    else
+        fail "without unnamed files: encrypt completes, leaving only its output" \
+            "new: $(ls -A | grep -vxF "$before")"
+    fi
+    rm -f victim.nt.cmk
+    feed victim
+    "$nt" "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" encrypt --key "$key" -o victim.nt feed &
+    pid=$! # cmk-no-tmpfile execs cmk: the same process
+    killed KILL "SIGKILL during encrypt without unnamed files"
+    check "... nothing under the final name" test ! -e victim.nt
+    _new=$(ls -A | grep -vxF "$before")
+    printf '%s\n' "$_new" | grep -Eqx '\.victim\.nt\.cmk-tmp-[A-Za-z0-9]{6}' &&
+        ok "... only the hidden temporary docs/cmk.md names is left" ||
+        fail "... only the hidden temporary docs/cmk.md names is left" "left: $_new"
+    rm -f .victim.nt.cmk-tmp-*
+else
+    skip "without unnamed files" "cmk-no-tmpfile cannot install its seccomp filter here"
+fi
 
 fm="$BUILD_DIR/cmk-faultmod.so"
 export CMK_FAULT_MODULE="$CMK_TEST_MODULE" CMK_FAULT_CONTROL="$WORK/control" CMK_FAULT_LOG="$WORK/log"
