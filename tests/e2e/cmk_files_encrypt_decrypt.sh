@@ -213,10 +213,9 @@ else
     skip "without unnamed files" "cmk-no-tmpfile cannot install its seccomp filter here"
 fi
 
-fm="$BUILD_DIR/cmk-faultmod.so"
-export CMK_FAULT_MODULE="$CMK_TEST_MODULE" CMK_FAULT_CONTROL="$WORK/control" CMK_FAULT_LOG="$WORK/log"
+faults_use
 before=$(ls -A)
-printf 'C_Decrypt delay 3000ms\n' >control
+arm "C_Decrypt delay 3000ms"
 # (through the fault module: cmk with --module, started itself so that $! is its pid)
 "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" --module "$fm" rewrap victim.cmk &
 pid=$!

@@ -6,18 +6,10 @@
 # rewrapped as it was.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
-fm="$BUILD_DIR/cmk-faultmod.so"
+faults_use
 key="tokfault-$$"
-[ -f "$fm" ] || { fail "fault module" "no $fm (make tests builds it)"; exit 1; }
 fcmk() { # cmk through the fault module: lib.sh's cmk with --module the fault module
     cmk --module "$fm" "$@"
-}
-export CMK_FAULT_MODULE="$CMK_TEST_MODULE" CMK_FAULT_CONTROL="$WORK/control" CMK_FAULT_LOG="$WORK/log"
-arm() { # arm RULE...: replaces the rules, empties the log
-    printf '%s\n' "$@" >control.tmp && mv control.tmp control && rm -f log
-}
-fired() { # fired WHAT: how many faults the log shows starting with WHAT
-    grep -c "^$1" log 2>/dev/null || true
 }
 keygen "$key" --id 0a01 >/dev/null ||
     { fail "make the CMK" "cmk-keygen failed"; exit 1; }

@@ -5,23 +5,15 @@
 # nothing is written when the unwrap fails.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
-fm="$BUILD_DIR/cmk-faultmod.so"
+faults_use
 label="fault-$$"
 key="pkcs11:token=$CMK_TEST_TOKEN;object=$label"
-[ -f "$fm" ] || { fail "fault module" "no $fm (make tests builds it)"; exit 1; }
 keygen "$label" --pubout pub.pem >/dev/null ||
     { fail "make the CMK" "cmk-keygen failed"; exit 1; }
 
 # The provider loads the fault module, which forwards to the real one.
 sed "s|^pkcs11-module-path = .*|pkcs11-module-path = $fm|" "$OPENSSL_CONF" >fault.cnf
-export OPENSSL_CONF="$WORK/fault.cnf" CMK_FAULT_MODULE="$CMK_TEST_MODULE"
-export CMK_FAULT_CONTROL="$WORK/control" CMK_FAULT_LOG="$WORK/log"
-arm() { # arm RULE...: replaces the rules, empties the log
-    printf '%s\n' "$@" >control.tmp && mv control.tmp control && rm -f log
-}
-fired() { # fired WHAT: how many faults the log shows starting with WHAT
-    grep -c "^$1" log 2>/dev/null || true
-}
+export OPENSSL_CONF="$WORK/fault.cnf"
 if ! openssl pkey -in "$key" -pubout >/dev/null 2>err; then
     fail "the provider loads the key through the fault module" "$(tail -n 1 err)"
     exit 1

@@ -60,6 +60,22 @@ cmk() { "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" "$@"; }
 # it sees the script's functions (cmk).
 subsh() { (eval "$1"); }
 
+# faults_use: the fault module (docs/testing-faults.md), $fm, forwards to the token's module, with
+# its rules in $WORK/control and its log in $WORK/log; a missing module fails the script. Then
+# arm RULE... replaces the rules and empties the log, and fired WHAT says how many faults the log
+# shows starting with WHAT.
+faults_use() {
+    fm="$BUILD_DIR/cmk-faultmod.so"
+    [ -f "$fm" ] || { fail "fault module" "no $fm (make tests builds it)"; exit 1; }
+    export CMK_FAULT_MODULE="$CMK_TEST_MODULE" CMK_FAULT_CONTROL="$WORK/control"
+    export CMK_FAULT_LOG="$WORK/log"
+}
+arm() {
+    printf '%s\n' "$@" >"$WORK/control.tmp" && mv "$WORK/control.tmp" "$WORK/control" &&
+        rm -f "$WORK/log"
+}
+fired() { grep -c "^$1" "$WORK/log" 2>/dev/null || true; }
+
 # What a token kind lacks, each with its evidence: a script (or a step) that needs it says so
 # and skips on the kinds without it. `need WHAT NAME` skips NAME and ends the script.
 lacks() { # lacks WHAT: why this kind cannot do WHAT; nothing (status 1) when it can
