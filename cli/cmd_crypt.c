@@ -165,7 +165,8 @@ static int stream_status(env_err e, const char *in, const char *out)
 }
 
 /* Options for one file's stream: threads, and a progress line for a large regular file. The
- * output's blocks are reserved ahead only in a temporary file of ours, removed on failure. */
+ * output's blocks are reserved ahead only in an output file of ours (outfile.h), which a
+ * failure discards. */
 static env_stream_opts stream_opts(cmk_cli *cli, const crypt_args *a, cli_progress *pr, int in_fd,
                                    const char *in, const cli_out *out)
 {

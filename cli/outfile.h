@@ -6,12 +6,12 @@
  * name "<dir>/.<name>.cmk-tmp-XXXXXX" that it renames over the final one (atomic: same
  * filesystem); cli_out_abort just closes it. A process killed at any point leaves nothing
  * (but for the instant between that link and the rename). Where the filesystem cannot make
- * unnamed files (NFS, ramfs) or /proc is missing, the file is the hidden temporary one from
+ * unnamed files (NFS, CIFS) or /proc is missing, the file is the hidden temporary one from
  * the start: then a process killed with SIGKILL leaves it behind, never a partial file under
  * the final name. "-" means stdout, written directly (docs/cmk.md says what that means on
  * failure).
  *
- * With sync, the file is fsync'd before the rename and the directory after it, so the result
+ * With sync, the file is fsync'd before it is named and the directory after, so the result
  * also survives a power loss. rewrap always asks for it (it replaces the only copy of the
  * data); encrypt and decrypt ask for it with --sync (their input is still there).
  */
