@@ -94,6 +94,8 @@ vg=
 [ -n "${CMK_TEST_VALGRIND:-}" ] &&
     vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
         --show-leak-kinds=definite --gen-suppressions=all --suppressions=$top/tests/valgrind.supp"
+# In the ASan builds, LeakSanitizer reads tests/lsan.supp: third-party code only, each with why.
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$top/tests/lsan.supp:print_suppressions=0}"
 token_use softhsm || { echo "$passed passed, $failed failed, $skipped skipped"; exit 1; }
 for t in "$top/$BUILD"/tests/test_*; do
     # shellcheck disable=SC2086
