@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "p11_object_internal.h"
 #include "p11_data.h"
 
@@ -22,6 +23,12 @@ struct data_arg {
     size_t count;
     p11_data_hint *hint; /* get: where the object was last found (may be NULL) */
 };
+
+static CK_RV data_absent(const p11_token *t, const struct data_arg *a)
+{
+    return p11_err_set(P11_R_OBJECT_NOT_FOUND, "no data object '%s' on token '%s'", a->label,
+                       t->label);
+}
 
 static CK_RV data_find(p11_token *t, CK_SESSION_HANDLE s, const struct data_arg *a,
                        CK_OBJECT_HANDLE **found, CK_ULONG *count)
@@ -104,8 +111,7 @@ static CK_RV data_newest(p11_token *t, p11_session *s, struct data_arg *a,
         }
     }
     if (rv == CKR_OK && a->out == NULL)
-        rv = p11_err_set(P11_R_OBJECT_NOT_FOUND, "no data object '%s' on token '%s'", a->label,
-                         t->label);
+        rv = data_absent(t, a);
     return rv;
 }
 
@@ -124,6 +130,8 @@ static int hint_read(p11_token *t, p11_session *s, struct data_arg *a)
         return 0;
     /* A handle torn from another epoch's store is harmless: the object is checked below. */
     h = atomic_load_explicit(&a->hint->h, memory_order_relaxed);
+    if (h == CK_INVALID_HANDLE)
+        return 0;
     if ((buf = malloc(P11_DATA_MAX_BYTES + 1 + app_len + 1 + label_len + 1)) == NULL)
         return 0;
     /* one byte more than expected for application and label: a longer one does not match */
@@ -144,6 +152,23 @@ static int hint_read(p11_token *t, p11_session *s, struct data_arg *a)
     return 1;
 }
 
+static unsigned long long now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+/* Whether a->hint says a search of this epoch found no object, less than P11_DATA_ABSENT_NS
+ * ago. */
+static int hint_absent(const p11_session *s, const struct data_arg *a)
+{
+    return atomic_load_explicit(&a->hint->epoch, memory_order_acquire) == s->epoch &&
+           atomic_load_explicit(&a->hint->h, memory_order_relaxed) == CK_INVALID_HANDLE &&
+           now_ns() < atomic_load_explicit(&a->hint->absent_until, memory_order_relaxed);
+}
+
 static CK_RV data_get(p11_token *t, p11_session *s, void *arg)
 {
     struct data_arg *a = arg;
@@ -151,13 +176,19 @@ static CK_RV data_get(p11_token *t, p11_session *s, void *arg)
     CK_ULONG count = 0;
     CK_RV rv;
 
+    if (a->hint != NULL && hint_absent(s, a))
+        return data_absent(t, a);
     if (a->hint != NULL && hint_read(t, s, a))
         return CKR_OK;
     rv = data_find(t, s->h, a, &found, &count);
     if (rv == CKR_OK)
         rv = data_newest(t, s, a, found, count, &best);
-    if (rv == CKR_OK && a->hint != NULL) {
-        atomic_store_explicit(&a->hint->h, best, memory_order_relaxed);
+    if (a->hint != NULL && (rv == CKR_OK || rv == P11_R_OBJECT_NOT_FOUND)) {
+        atomic_store_explicit(&a->hint->h, rv == CKR_OK ? best : CK_INVALID_HANDLE,
+                              memory_order_relaxed);
+        atomic_store_explicit(&a->hint->absent_until,
+                              rv == CKR_OK ? 0 : now_ns() + P11_DATA_ABSENT_NS,
+                              memory_order_relaxed);
         atomic_store_explicit(&a->hint->epoch, s->epoch, memory_order_release);
     }
     free(found);
@@ -292,8 +323,7 @@ static CK_RV data_destroy(p11_token *t, p11_session *s, void *arg)
     CK_RV rv = data_find(t, s->h, a, &found, &count);
 
     if (rv == CKR_OK && count == 0)
-        rv = p11_err_set(P11_R_OBJECT_NOT_FOUND, "no data object '%s' on token '%s'", a->label,
-                         t->label);
+        rv = data_absent(t, a);
     for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++) {
         rv = t->f->C_DestroyObject(s->h, found[i]);
         if (rv != CKR_OK)

@@ -26,19 +26,29 @@
 CK_RV p11_data_get(p11_token *t, const char *app, const char *label, uint8_t **val, size_t *len);
 
 /* Where one object (app, label) was last found: its handle and the token epoch (p11_internal.h)
- * the handle belongs to. Zero-initialised: nothing remembered. Any number of threads may share
- * one; it is only ever a hint. */
+ * the handle belongs to; or, with no handle, that a search found none, until absent_until
+ * (CLOCK_MONOTONIC nanoseconds). Zero-initialised: nothing remembered. Any number of threads
+ * may share one; it is only ever a hint. */
 typedef struct p11_data_hint {
     atomic_ulong epoch;
     atomic_ulong h;
+    atomic_ullong absent_until;
 } p11_data_hint;
+
+/* How long a hint remembers that there was no object: cmk's key state objects never appear
+ * for a key that exists without one (cmk key create makes the state object first, and refuses
+ * a name other tools' keys hold), so only a token's passing lapse could make "none" wrong, and
+ * a key made by another tool costs a search a second instead of one per check. */
+#define P11_DATA_ABSENT_NS 1000000000ull
 
 /* p11_data_get, but reading the object hint remembers in one C_GetAttributeValue (CKA_CLASS,
  * CKA_APPLICATION, CKA_LABEL, CKA_VALUE) instead of searching the token (C_FindObjects costs
  * SoftHSM 2.6.1 a check of every object it holds: docs/benchmarks.md, "Key state check").
  * Searches as p11_data_get does, and remembers what it found in hint, when hint is NULL or
  * empty, from an older epoch, its handle is no longer valid (the object was replaced: a put
- * destroys the old object) or names an object that is not (app, label). While a put is between
+ * destroys the old object) or names an object that is not (app, label). A search that found
+ * none is remembered for P11_DATA_ABSENT_NS: until then P11_R_OBJECT_NOT_FOUND comes without
+ * one. While a put is between
  * its create and its destroy the old value may still be read, as before the put; once the put
  * returned, the next get reads the new one. */
 CK_RV p11_data_get_hinted(p11_token *t, const char *app, const char *label, p11_data_hint *hint,

@@ -4,7 +4,9 @@
  * state object (keystate/keystate.h). Every check reads the token afresh, so a change made by
  * any process is seen at the next operation (no cache, bounded time zero); only where the
  * state object is (its handle) is remembered per key, since a search of the token is what
- * costs (docs/benchmarks.md, "Key state check").
+ * costs (docs/benchmarks.md, "Key state check"). A key made by another tool has no state
+ * object and never gains one (cmk key create makes it before the key, under a name no other
+ * key holds): that none was found is remembered for a second (P11_DATA_ABSENT_NS).
  *
  *   load (store)          refused: a disabled version, a deleted key
  *   encrypt/encapsulate   refused: also a not-yet-valid or expired key (wraps nothing new)

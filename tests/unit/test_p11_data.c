@@ -4,6 +4,7 @@
  * replacement a new object, with its evidence.
  */
 #include <pthread.h>
+#include <time.h>
 #include "test_p11_util.h"
 #include "../../pkcs11/p11_data.h"
 
@@ -152,6 +153,32 @@ static void test_data_hint_naming_another_object_is_not_used(void)
     CU_ASSERT_EQUAL(p11_data_destroy(tu_token, APP, b), CKR_OK);
 }
 
+/* A search that found no object is remembered for P11_DATA_ABSENT_NS: an object made meanwhile
+ * is seen through that hint only after it, at once through a fresh one; the next search that
+ * finds it ends the absence. */
+static void test_data_hint_remembers_absence_for_a_second(void)
+{
+    const char *label = tu_label("absent");
+    p11_data_hint h = {0}, fresh = {0};
+    uint8_t *v = NULL;
+    size_t len = 0;
+    struct timespec pause = {1, 100000000}; /* P11_DATA_ABSENT_NS and a tenth */
+
+    CU_ASSERT_EQUAL(p11_data_get_hinted(tu_token, APP, label, &h, &v, &len),
+                    P11_R_OBJECT_NOT_FOUND);
+    CU_ASSERT_NOT_EQUAL(atomic_load(&h.absent_until), 0);
+    CU_ASSERT_EQUAL_FATAL(p11_data_put(tu_token, APP, label, (const uint8_t *)"here", 4, 1),
+                          CKR_OK);
+    CU_ASSERT_EQUAL(p11_data_get_hinted(tu_token, APP, label, &h, &v, &len),
+                    P11_R_OBJECT_NOT_FOUND);
+    CU_ASSERT_PTR_NULL(v);
+    expect_value(label, &fresh, "here");
+    nanosleep(&pause, NULL);
+    expect_value(label, &h, "here");
+    CU_ASSERT_EQUAL(atomic_load(&h.absent_until), 0);
+    CU_ASSERT_EQUAL(p11_data_destroy(tu_token, APP, label), CKR_OK);
+}
+
 struct racer {
     const char *label;
     char val[32];
@@ -264,6 +291,8 @@ int main(void)
                 test_data_hint_replaced_object_is_found_again);
     CU_add_test(s, "data_hint_naming_another_object_is_not_used",
                 test_data_hint_naming_another_object_is_not_used);
+    CU_add_test(s, "data_hint_remembers_absence_for_a_second",
+                test_data_hint_remembers_absence_for_a_second);
     CU_add_test(s, "data_raced_puts_leave_one_object", test_data_raced_puts_leave_one_object);
     return testlib_run();
 }
