@@ -134,17 +134,26 @@ grown() { # grown: cmk ($pid) still runs and wrote over 1 MiB of its output (20 
     done
     return 1
 }
-# killed SIG NAME: sends SIG to cmk ($pid) once grown, and checks it landed then and ended cmk;
-# stops the feeder.
+running() { # running: cmk ($pid) has not ended (a process that ended is a zombie until waited for)
+    kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
+}
+# killed SIG NAME: sends SIG to cmk ($pid) once grown, and checks it landed then and ended cmk
+# within 10 s; stops the feeder.
 killed() {
     if grown; then
         _at=$(out_size)
         kill "-$1" "$pid"
+        _i=0
+        while [ "$_i" -lt 200 ] && running; do
+            sleep 0.05
+            _i=$((_i + 1))
+        done
+        ! running || kill -KILL "$pid"
         wait "$pid" 2>/dev/null
         _rc=$?
         case $1 in KILL) _want=137 ;; TERM) _want=143 ;; esac
         [ "$_rc" -eq "$_want" ] && ok "$2 lands mid-way ($_at bytes out, input held back)" ||
-            fail "$2 lands mid-way" "cmk ended with status $_rc, not by the signal"
+            fail "$2 lands mid-way" "cmk ended with status $_rc, not by the signal within 10 s"
     else
         kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
@@ -178,12 +187,18 @@ left "SIGKILL during decrypt"
 check "... and it still decrypts" subsh "cmk decrypt -o victim.again victim.cmk && cmp -s victim.again victim"
 rm -f victim.again
 
-feed victim
-"$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" encrypt --key "$key" -o victim.t feed &
-pid=$!
-killed TERM "SIGTERM during encrypt"
-check "SIGTERM during encrypt removes the temporary file" subsh \
-    "test ! -e victim.t && ! ls -A | grep -q 'victim.t.cmk-tmp'"
+# ThreadSanitizer's runtime takes a signal and holds it until the thread it landed on leaves
+# its blocking call; the thread reading the held-back FIFO never does.
+if [ "${CMK_TEST_SANITIZE:-}" = thread ]; then
+    skip "SIGTERM during encrypt" "ThreadSanitizer holds a signal to a thread blocked in read(2) until the read returns, and the FIFO's writer holds back"
+else
+    feed victim
+    "$BUILD_DIR/cmk" --config "$CMK_TEST_CMK_CONF" encrypt --key "$key" -o victim.t feed &
+    pid=$!
+    killed TERM "SIGTERM during encrypt"
+    check "SIGTERM during encrypt removes the temporary file" subsh \
+        "test ! -e victim.t && ! ls -A | grep -q 'victim.t.cmk-tmp'"
+fi
 
 # Where unnamed files cannot be made (NFS; here cmk-no-tmpfile has the kernel refuse O_TMPFILE),
 # cmk writes a hidden temporary file from the start: a completed run leaves only its output, a
