@@ -227,24 +227,14 @@ static int rsa_asym_decrypt(void *vctx, unsigned char *out, size_t *outlen, size
     return 1;
 }
 
-static int pad_get(const CMK_RSA_ASYM_CTX *ctx, OSSL_PARAM *p)
-{
-    int mode = ctx->p.padding == P11_RSA_OAEP ? RSA_PKCS1_OAEP_PADDING : RSA_PKCS1_PADDING;
-
-    if (p->data_type == OSSL_PARAM_UTF8_STRING)
-        return OSSL_PARAM_set_utf8_string(p, mode == RSA_PKCS1_OAEP_PADDING
-                                                 ? OSSL_PKEY_RSA_PAD_MODE_OAEP
-                                                 : OSSL_PKEY_RSA_PAD_MODE_PKCSV15);
-    return OSSL_PARAM_set_int(p, mode);
-}
-
 static int rsa_asym_get_ctx_params(void *vctx, OSSL_PARAM params[])
 {
     CMK_RSA_ASYM_CTX *ctx = vctx;
     OSSL_PARAM *p;
 
     if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_PAD_MODE)) != NULL &&
-        !pad_get(ctx, p))
+        !cmk_rsa_pad_mode_set(p, ctx->p.padding == P11_RSA_OAEP ? RSA_PKCS1_OAEP_PADDING
+                                                                : RSA_PKCS1_PADDING))
         return 0;
     if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST)) != NULL &&
         !OSSL_PARAM_set_utf8_string(p, cmk_rsa_hash_name(ctx->p.oaep_hash)))

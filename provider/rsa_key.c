@@ -47,6 +47,16 @@ int cmk_rsa_pad_mode_get(const OSSL_PARAM *p, const int *allowed, size_t n, int 
     return 0;
 }
 
+int cmk_rsa_pad_mode_set(OSSL_PARAM *p, int mode)
+{
+    if (p->data_type != OSSL_PARAM_UTF8_STRING)
+        return OSSL_PARAM_set_int(p, mode);
+    for (size_t i = 0; i < sizeof(pad_names) / sizeof(pad_names[0]); i++)
+        if (pad_names[i].mode == mode)
+            return OSSL_PARAM_set_utf8_string(p, pad_names[i].name);
+    return 0;
+}
+
 const char *cmk_rsa_hash_name(p11_hash h)
 {
     for (size_t i = 0; i < sizeof(hash_names) / sizeof(hash_names[0]); i++)

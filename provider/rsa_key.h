@@ -69,6 +69,9 @@ const char *cmk_rsa_hash_name(p11_hash h);
  * unknown name or a parameter of another type. */
 int cmk_rsa_pad_mode_get(const OSSL_PARAM *p, const int *allowed, size_t n, int *mode);
 
+/* The other way: sets p to mode, as an int or, for a UTF-8 parameter, its name. */
+int cmk_rsa_pad_mode_set(OSSL_PARAM *p, int mode);
+
 /* RFC 8017 section 7.1.2 steps 3-4 on an encoded message em (the raw RSADP output of em_len
  * bytes for a modulus of k bytes), with p's OAEP hash, MGF1 hash and label, in constant time
  * (OpenSSL's implementation). Returns the message length written to to, or -1. */

@@ -94,11 +94,7 @@ int cmk_rsa_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
     OSSL_PARAM *p;
 
     if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL &&
-        !(p->data_type == OSSL_PARAM_UTF8_STRING
-              ? OSSL_PARAM_set_utf8_string(p, ctx->pad == RSA_PKCS1_PSS_PADDING
-                                                  ? OSSL_PKEY_RSA_PAD_MODE_PSS
-                                                  : OSSL_PKEY_RSA_PAD_MODE_PKCSV15)
-              : OSSL_PARAM_set_int(p, ctx->pad)))
+        !cmk_rsa_pad_mode_set(p, ctx->pad))
         return 0;
     if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL &&
         !OSSL_PARAM_set_utf8_string(p, ctx->md != NULL ? EVP_MD_get0_name(ctx->md) : ""))
